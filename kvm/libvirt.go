@@ -20,6 +20,7 @@ type Libvirt interface {
 	// Connection.
 	ConnectGetLibVersion() (rLibVer uint64, err error)
 	ConnectGetUri() (rUri string, err error)
+	ConnectGetCapabilities() (rCapabilities string, err error)
 	Disconnect() error
 	Disconnected() <-chan struct{}
 	LifecycleEvents(ctx context.Context) (<-chan libvirt.DomainEventLifecycleMsg, error)
@@ -47,6 +48,7 @@ type Libvirt interface {
 	StoragePoolRefresh(Pool libvirt.StoragePool, Flags uint32) (err error)
 	StoragePoolGetXMLDesc(Pool libvirt.StoragePool, Flags libvirt.StorageXMLFlags) (rXML string, err error)
 	StoragePoolDestroy(Pool libvirt.StoragePool) (err error)
+	StoragePoolSetAutostart(Pool libvirt.StoragePool, Autostart int32) (err error)
 	StoragePoolUndefine(Pool libvirt.StoragePool) (err error)
 	StoragePoolListAllVolumes(Pool libvirt.StoragePool, NeedResults int32, Flags uint32) (rVols []libvirt.StorageVol, rRet uint32, err error)
 	StorageVolCreateXML(Pool libvirt.StoragePool, XML string, Flags libvirt.StorageVolCreateFlags) (rVol libvirt.StorageVol, err error)
@@ -64,6 +66,7 @@ type Libvirt interface {
 	NetworkCreate(Net libvirt.Network) (err error)
 	NetworkIsActive(Net libvirt.Network) (rActive int32, err error)
 	NetworkDestroy(Net libvirt.Network) (err error)
+	NetworkSetAutostart(Net libvirt.Network, Autostart int32) (err error)
 	NetworkUndefine(Net libvirt.Network) (err error)
 	NetworkUpdateCompat(Net libvirt.Network, Command libvirt.NetworkUpdateCommand, Section libvirt.NetworkUpdateSection, ParentIndex int32, XML string, Flags libvirt.NetworkUpdateFlags) (err error)
 	NetworkGetDhcpLeases(Net libvirt.Network, Mac libvirt.OptString, NeedResults int32, Flags uint32) (rLeases []libvirt.NetworkDhcpLease, rRet uint32, err error)
