@@ -21,7 +21,11 @@ func (s *DNSServer) forward(r *dns.Msg, tcp bool) *dns.Msg {
 		resp, _, err := c.ExchangeContext(ctx, r, up)
 		cancel()
 		if err == nil && resp != nil {
+			// Relayed as a recursive server would: we are not the
+			// authority for it, and we did recurse (RFC 1035 §4.1.1).
 			resp.Id = r.Id
+			resp.Authoritative = false
+			resp.RecursionAvailable = true
 			return resp
 		}
 		s.cfg.logger.Warn("dns upstream failed", "upstream", up, "name", r.Question[0].Name, "err", err)
