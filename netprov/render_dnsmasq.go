@@ -36,12 +36,14 @@ func (p *Plan) RenderDnsmasq() []byte {
 	b.WriteString("domain=" + p.Domain + "," + p.Network.String() + "\n")
 	b.WriteString("# *.apps: no PTR (a wildcard has no single name to point back to)\n")
 	b.WriteString("address=/apps." + p.Domain + "/" + p.Ingress.String() + "\n")
-	// One host-record for both API names gives A records for each and a PTR
-	// for the first; ptr-record adds api-int's PTR (nodes in the initramfs
-	// look it up by name, operators by address).
+	// One host-record gives both API names their A record. Its automatic
+	// PTR names only the first, and a ptr-record for an address replaces
+	// host-record PTRs, so both PTRs are written as ptr-records (api first).
 	b.WriteString("host-record=api." + p.Domain + ",api-int." + p.Domain + "," + p.API.String() + "\n")
 	if p.reversePrefix().Contains(p.API) {
-		b.WriteString("ptr-record=" + strings.TrimSuffix(reverseName(p.API), ".") + ",api-int." + p.Domain + "\n")
+		rev := strings.TrimSuffix(reverseName(p.API), ".")
+		b.WriteString("ptr-record=" + rev + ",api." + p.Domain + "\n")
+		b.WriteString("ptr-record=" + rev + ",api-int." + p.Domain + "\n")
 	}
 	for _, n := range p.Nodes {
 		b.WriteString("host-record=" + n.FQDN + "," + n.IP.String() + "\n")
