@@ -39,7 +39,7 @@ func TestLibvirtNetworkLab(t *testing.T) {
 		BaseDomain:     "okvm.test",
 		MachineNetwork: subnet,
 		Gateway:        gw,
-		APIAddress:     gw, // the host runs the load balancer, as in the installer's CI
+		APIAddress:     gw,                             // the host runs the load balancer, as in the installer's CI
 		IngressAddress: gw.Next().Next().Next().Next(), // .5, a VIP
 		Nodes: []NodeSpec{
 			{Name: "bootstrap", Role: RoleBootstrap, MAC: "52:54:00:4e:50:01"},

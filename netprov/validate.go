@@ -149,7 +149,7 @@ func (in PlanSpec) normalize() (PlanSpec, error) {
 	netOK := false
 	switch n := s.MachineNetwork; {
 	case !n.IsValid():
-		e.field("machineNetwork", n.String(), "must be a CIDR such as 192.168.126.0/24")
+		e.field("machineNetwork", "", "must be a CIDR such as 192.168.126.0/24")
 	case !n.Addr().Is4():
 		e.field("machineNetwork", n.String(), "IPv6 machine networks are not supported yet")
 	case n.Bits() < 8 || n.Bits() > 30:
