@@ -306,8 +306,7 @@ func (c *Client) Undefine(ctx context.Context, name string) error {
 	}
 	op := fmt.Sprintf("undefine domain %q", name)
 	err = call0(ctx, c, op, func(l Libvirt) error { return l.DomainUndefineFlags(dom, undefineFlags) })
-	var ke *Error
-	if errors.As(err, &ke) && (ke.Code == libvirt.ErrInvalidArg || ke.Code == libvirt.ErrNoSupport) {
+	if isCode(err, libvirt.ErrInvalidArg) || isCode(err, libvirt.ErrNoSupport) {
 		// Old or minimal drivers reject flags they do not know.
 		err = call0(ctx, c, op, func(l Libvirt) error { return l.DomainUndefineFlags(dom, 0) })
 	}

@@ -127,3 +127,8 @@ func wrapErr(op string, err error) error {
 
 // IsNotFound reports whether err means a missing object of any kind.
 func IsNotFound(err error) bool { return errors.Is(err, ErrNotFound) }
+
+func isCode(err error, code libvirt.ErrorNumber) bool {
+	var e *Error
+	return errors.As(err, &e) && e.Code == code
+}
