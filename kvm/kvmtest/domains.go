@@ -27,7 +27,9 @@ type domain struct {
 	leases []*lease
 }
 
-func (d *domain) active() bool { return d.state == libvirt.DomainRunning || d.state == libvirt.DomainPaused }
+func (d *domain) active() bool {
+	return d.state == libvirt.DomainRunning || d.state == libvirt.DomainPaused
+}
 
 func (d *domain) handle() libvirt.Domain {
 	id := int32(-1)
