@@ -10,7 +10,7 @@ import (
 )
 
 // ErrInvalidPlan classes every error NewPlan returns for a bad spec.
-var ErrInvalidPlan = errors.New("invalid network plan")
+var ErrInvalidPlan = errors.New("netprov: invalid plan")
 
 // FieldError is a bad value in one field of a PlanSpec.
 type FieldError struct {
