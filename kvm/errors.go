@@ -37,7 +37,14 @@ type FieldError struct {
 }
 
 func (e *FieldError) Error() string {
-	return fmt.Sprintf("kvm: invalid %s %q: %s", e.Field, fmt.Sprint(e.Value), e.Reason)
+	return fmt.Sprintf("kvm: invalid %s %s: %s", e.Field, e.valueString(), e.Reason)
+}
+
+func (e *FieldError) valueString() string {
+	if s, ok := e.Value.(string); ok {
+		return fmt.Sprintf("%q", s)
+	}
+	return fmt.Sprint(e.Value)
 }
 
 // Is makes errors.Is(err, ErrInvalid) hold for every *FieldError.
