@@ -1,0 +1,13 @@
+// Package okdtest holds okd's fakes, so code built on okd is tested without
+// a hypervisor, a cluster, or the real installer.
+//
+// The fake openshift-install (cmd/fake-openshift-install, built by
+// BuildFakeInstaller) is a real process: okd.Runner starts it, reads its
+// stderr and parses the same log lines the real installer prints, in both
+// formats. It writes the installer's artifacts (manifests, Ignition
+// configs with real x509 certificates, metadata.json, auth/…), and its
+// timing and failures (exit codes 3–8) are scripted with FakeScript or
+// environment variables. In file mode its waits end only when Signal files
+// appear, so a fake cluster can drive bootstrap-complete and
+// install-complete.
+package okdtest
