@@ -135,6 +135,9 @@ func (c *Conn) DomainDefineXMLFlags(XML string, Flags libvirt.DomainDefineFlags)
 	if err != nil {
 		return libvirt.Domain{}, err
 	}
+	if err := f.defineNetworksCheck(def); err != nil {
+		return libvirt.Domain{}, err
+	}
 	// Uniqueness, as virDomainObjListAddLocked: a UUID match must carry the
 	// same name; a name match must carry the same UUID.
 	var existing *domain

@@ -16,6 +16,22 @@ const tinyDomain = `<domain type='qemu'><name>%s</name><memory unit='MiB'>64</me
 <os><type arch='x86_64' machine='q35'>hvm</type></os><devices>
 <interface type='network'><source network='default'/><model type='virtio'/></interface></devices></domain>`
 
+const defaultNet = `<network><name>default</name><forward mode='nat'/><ip address='192.168.122.1' netmask='255.255.255.0'><dhcp><range start='192.168.122.2' end='192.168.122.254'/></dhcp></ip></network>`
+
+func startDefaultNet(t *testing.T, c interface {
+	NetworkDefineXML(string) (libvirt.Network, error)
+	NetworkCreate(libvirt.Network) error
+}) {
+	t.Helper()
+	n, err := c.NetworkDefineXML(defaultNet)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.NetworkCreate(n); err != nil {
+		t.Fatal(err)
+	}
+}
+
 func code(err error) libvirt.ErrorNumber {
 	var e libvirt.Error
 	if errors.As(err, &e) {
@@ -25,8 +41,9 @@ func code(err error) libvirt.ErrorNumber {
 }
 
 func TestDomainLifecycleBasics(t *testing.T) {
-	f := New(WithoutNetworkCheck())
+	f := New()
 	c := f.Conn()
+	startDefaultNet(t, c)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	events, err := c.LifecycleEvents(ctx)
@@ -87,8 +104,9 @@ func TestDomainLifecycleBasics(t *testing.T) {
 }
 
 func TestRestartClosesConnections(t *testing.T) {
-	f := New(WithoutNetworkCheck())
+	f := New()
 	c := f.Conn()
+	startDefaultNet(t, c)
 	d, err := c.DomainDefineXMLFlags(strings.Replace(tinyDomain, "%s", "r", 1), 0)
 	if err != nil {
 		t.Fatal(err)
