@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 )
 
 // Client is a resilient handle on one libvirt daemon. It is safe for
@@ -25,6 +26,8 @@ type Client struct {
 	gen    uint64  // bumped on each new connection
 	closed bool
 	dtype  string // detected domain type, cached per client
+
+	plainUndefine atomic.Bool // the driver rejects undefine flags
 
 	bg     context.Context // lives until Close
 	cancel context.CancelFunc

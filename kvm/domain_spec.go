@@ -236,8 +236,11 @@ func diskLetters(i int) string {
 // Validate reports the first problem in s as a *FieldError (errors.Is
 // ErrInvalid) naming the field and value. Defaults are applied first, so a
 // defaulted value that clashes (two NICs given the same MAC) is caught too.
-func (s DomainSpec) Validate() error {
-	n := s.Normalize()
+func (s DomainSpec) Validate() error { return s.validate(s.Normalize()) }
+
+// validate checks s given its normalised form n (computed once by callers
+// that need both).
+func (s DomainSpec) validate(n DomainSpec) error {
 	if !dnsLabelRE.MatchString(s.Name) {
 		return fieldErr("name", s.Name, "must be a DNS label: 1-63 of [a-z0-9-], starting and ending with a letter or digit")
 	}

@@ -17,10 +17,10 @@ const specVersion = "okvm-domain-v1"
 // pool volumes need their Path (Client.Define resolves it); an empty Type
 // is resolved from /dev/kvm on this host.
 func (s DomainSpec) Domain() (*libvirtxml.Domain, error) {
-	if err := s.Validate(); err != nil {
+	n := s.Normalize()
+	if err := s.validate(n); err != nil {
 		return nil, err
 	}
-	n := s.Normalize()
 	if n.Type == "" {
 		n.Type = hostDomainType()
 	}

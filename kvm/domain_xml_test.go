@@ -58,9 +58,9 @@ func TestDomainXMLGolden(t *testing.T) {
 		"domain-master.xml": masterSpec(),
 		"domain-minimal-pc.xml": {
 			Name: "tiny", MemoryMiB: 512, VCPUs: 1, Type: "qemu", Machine: "pc",
-			Disks: []DiskSpec{{Path: "/images/tiny.qcow2"}},
-			NICs:  []NICSpec{{Network: "default"}},
-			Ignition: &IgnitionSpec{Value: `{"ignition":{"version":"3.2.0"}}`},
+			Disks:        []DiskSpec{{Path: "/images/tiny.qcow2"}},
+			NICs:         []NICSpec{{Network: "default"}},
+			Ignition:     &IgnitionSpec{Value: `{"ignition":{"version":"3.2.0"}}`},
 			NoGuestAgent: true,
 		},
 		"domain-secureboot.xml": {
