@@ -198,8 +198,8 @@ func NewPlan(spec PlanSpec) (*Plan, error) {
 
 // Validate reports whether NewPlan would accept the spec, with the same
 // errors, without keeping the plan.
-func (s PlanSpec) Validate() error {
-	_, err := NewPlan(s)
+func (spec PlanSpec) Validate() error {
+	_, err := NewPlan(spec)
 	return err
 }
 

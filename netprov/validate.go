@@ -133,9 +133,9 @@ func lastAddr(p netip.Prefix) netip.Addr {
 }
 
 // normalize validates s and returns it with defaults filled in.
-func (in PlanSpec) normalize() (PlanSpec, error) {
+func (spec PlanSpec) normalize() (PlanSpec, error) {
 	var e errs
-	s := in
+	in, s := spec, spec
 	s.BaseDomain = strings.TrimSuffix(s.BaseDomain, ".")
 	if why := checkLabel(s.ClusterName); why != "" {
 		e.field("clusterName", in.ClusterName, "%s", why)
