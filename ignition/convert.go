@@ -7,7 +7,7 @@ import (
 	"sync"
 )
 
-// Down-conversion from the 3.5 working copy to an older spec's types.
+// Conversion between the spec versions' Go types, both directions.
 //
 // Ignition only translates up. Every 3.x spec is a superset of the one
 // before (new fields; a few string fields became *string and a few structs
@@ -53,9 +53,9 @@ func planFor(dt, st reflect.Type) *fieldPlan {
 	return p
 }
 
-// down copies src into dst (both settable or addressable values of possibly
+// convert copies src into dst (both settable or addressable values of possibly
 // different versions' types). path is the JSON path of src.
-func down(dst, src reflect.Value, path string) error {
+func convert(dst, src reflect.Value, path string) error {
 	if src.IsZero() {
 		return nil
 	}
@@ -68,7 +68,7 @@ func down(dst, src reflect.Value, path string) error {
 			}
 			dst = dst.Elem()
 		}
-		return down(dst, src.Elem(), path)
+		return convert(dst, src.Elem(), path)
 	}
 	if dst.Kind() == reflect.Pointer {
 		if dst.IsNil() {
@@ -85,6 +85,12 @@ func down(dst, src reflect.Value, path string) error {
 		for i, di := range p.dst {
 			sf := src.Field(i)
 			if sf.IsZero() {
+				// Ignition's translators turn a string into a *string
+				// even when empty (util.StrToPtr); do the same so
+				// lifting matches theirs exactly.
+				if di >= 0 && sf.Kind() == reflect.String && dst.Field(di).Kind() == reflect.Pointer {
+					dst.Field(di).Set(reflect.New(dst.Field(di).Type().Elem()))
+				}
 				continue
 			}
 			fp := path
@@ -94,7 +100,7 @@ func down(dst, src reflect.Value, path string) error {
 			if di < 0 {
 				return &needNewer{fp}
 			}
-			if err := down(dst.Field(di), sf, fp); err != nil {
+			if err := convert(dst.Field(di), sf, fp); err != nil {
 				return err
 			}
 		}
@@ -106,7 +112,7 @@ func down(dst, src reflect.Value, path string) error {
 		n := src.Len()
 		out := reflect.MakeSlice(dst.Type(), n, n)
 		for i := 0; i < n; i++ {
-			if err := down(out.Index(i), src.Index(i), fmt.Sprintf("%s[%d]", path, i)); err != nil {
+			if err := convert(out.Index(i), src.Index(i), fmt.Sprintf("%s[%d]", path, i)); err != nil {
 				return err
 			}
 		}

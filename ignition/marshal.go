@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"reflect"
+	"strings"
 )
 
 // Result is a serialized config.
@@ -34,7 +35,7 @@ func (c *Config) Marshal() (*Result, error) {
 		s := specs[i]
 		typed := s.newTyped()
 		tv := reflect.ValueOf(typed).Elem()
-		if err := down(tv, src, "$"); err != nil {
+		if err := convert(tv, src, "$"); err != nil {
 			var nn *needNewer
 			if errors.As(err, &nn) {
 				if res.TranslatedFor == "" {
@@ -46,9 +47,8 @@ func (c *Config) Marshal() (*Result, error) {
 		}
 		tv.FieldByName("Ignition").FieldByName("Version").SetString(s.version)
 		if !c.opts.skipOutValid {
-			ps, _ := problems(s.validate(typed), false)
-			if hasErrors(ps) {
-				return nil, &ValidationError{Version: s.version, Problems: ps}
+			if err := c.validateOutput(s); err != nil {
+				return nil, err
 			}
 		}
 		var buf bytes.Buffer
@@ -71,4 +71,41 @@ func (c *Config) Marshal() (*Result, error) {
 		return res, nil
 	}
 	return nil, fmt.Errorf("ignition: internal: config fits no supported spec (first blocker %s)", res.TranslatedFor)
+}
+
+// validateOutput runs Ignition's validator for spec s over the output.
+//
+// Files no patch touched were validated by Parse; walking and re-decoding
+// them would double the cost on a 300 KB bootstrap config. So the
+// validator sees the whole config except those untouched files — minus
+// the ones under /etc/systemd/system/, which it needs to check path
+// conflicts with units. Problem paths are mapped back to output indices.
+func (c *Config) validateOutput(s spec) error {
+	view := c.cfg
+	view.Storage.Files = nil
+	var back []int
+	for i, f := range c.cfg.Storage.Files {
+		if c.touched[f.Path] || strings.HasPrefix(f.Path, "/etc/systemd/system/") {
+			view.Storage.Files = append(view.Storage.Files, f)
+			back = append(back, i)
+		}
+	}
+	typed := s.newTyped()
+	tv := reflect.ValueOf(typed).Elem()
+	if err := convert(tv, reflect.ValueOf(&view).Elem(), "$"); err != nil {
+		return err
+	}
+	tv.FieldByName("Ignition").FieldByName("Version").SetString(s.version)
+	ps, _ := problems(s.validate(typed), false)
+	if !hasErrors(ps) {
+		return nil
+	}
+	for i, p := range ps {
+		var n int
+		if _, err := fmt.Sscanf(p.Path, "$.storage.files[%d]", &n); err == nil && n < len(back) {
+			prefix := fmt.Sprintf("$.storage.files[%d]", n)
+			ps[i].Path = fmt.Sprintf("$.storage.files[%d]", back[n]) + strings.TrimPrefix(p.Path, prefix)
+		}
+	}
+	return &ValidationError{Version: s.version, Problems: ps}
 }

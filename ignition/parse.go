@@ -1,6 +1,7 @@
 package ignition
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -19,6 +20,7 @@ type Config struct {
 	cfg      t35.Config
 	warnings []Problem
 	opts     options
+	touched  map[string]bool // file paths patches wrote (validated again on output)
 }
 
 // Parse parses and validates an Ignition 3.0–3.5 config with Ignition's own
@@ -38,9 +40,19 @@ func Parse(raw []byte, opts ...Option) (*Config, error) {
 	if i < 0 {
 		return nil, unsupported(version)
 	}
+	if !o.allowUnknown {
+		if cfg, ps, ok := specs[i].fast(raw); ok {
+			o.log.Debug("ignition: parsed config", "version", version, "bytes", len(raw),
+				"files", len(cfg.Storage.Files), "units", len(cfg.Systemd.Units), "warnings", len(ps))
+			return &Config{version: version, cfg: cfg, warnings: ps, opts: o}, nil
+		}
+	}
 	cfg, rpt, err := specs[i].parse(raw)
 	ps, unknown := problems(rpt, !o.allowUnknown)
 	if err != nil {
+		if e := malformedError(raw); e != nil {
+			return nil, e
+		}
 		if errors.Is(err, ignerrors.ErrInvalid) || errors.Is(err, ignerrors.ErrUnknownVersion) {
 			// A JSON type mismatch is reported by Ignition without a path;
 			// decode again (error path only) to recover it.
@@ -62,33 +74,78 @@ func Parse(raw []byte, opts ...Option) (*Config, error) {
 	return &Config{version: version, cfg: cfg, warnings: ps, opts: o}, nil
 }
 
-// sniffVersion reads ignition.version, and turns malformed JSON into a
-// *SyntaxError with the offset (encoding/json checks the whole document
-// before decoding, so this catches syntax errors anywhere).
+// sniffVersion reads ignition.version with a streaming decoder that stops
+// as soon as it has it (openshift-install writes "ignition" first), instead
+// of decoding a 300 KB document twice. Syntax errors anywhere are still
+// caught: Ignition's parser runs next, and malformedError recovers the
+// offset on that error path.
 func sniffVersion(raw []byte) (string, error) {
-	if len(strings.TrimSpace(string(raw))) == 0 {
+	if len(bytes.TrimSpace(raw)) == 0 {
 		return "", &SyntaxError{Offset: 0, Line: 1, Column: 1, Err: errors.New("empty input")}
 	}
-	var stub struct {
-		Ignition *struct {
-			Version *string `json:"version"`
-		} `json:"ignition"`
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	tok, err := dec.Token()
+	if err != nil {
+		return "", malformedError(raw)
 	}
-	if err := json.Unmarshal(raw, &stub); err != nil {
-		var se *json.SyntaxError
-		if errors.As(err, &se) {
-			l, c := lineCol(raw, se.Offset)
-			return "", &SyntaxError{Offset: se.Offset, Line: l, Column: c, Err: err}
+	if d, ok := tok.(json.Delim); !ok || d != '{' {
+		if e := malformedError(raw); e != nil {
+			return "", e
 		}
-		if p, ok := typeProblem(raw, err); ok {
+		return "", &ValidationError{Version: "unknown", Problems: []Problem{{Severity: SeverityError, Path: "$", Message: "a config is a JSON object"}}}
+	}
+	for dec.More() {
+		tok, err := dec.Token()
+		if err != nil {
+			return "", malformedError(raw)
+		}
+		if key, _ := tok.(string); key != "ignition" {
+			var skip json.RawMessage
+			if err := dec.Decode(&skip); err != nil {
+				return "", malformedError(raw)
+			}
+			continue
+		}
+		var ign struct {
+			Version *string `json:"version"`
+		}
+		if err := dec.Decode(&ign); err != nil {
+			if e := malformedError(raw); e != nil {
+				return "", e
+			}
+			p, _ := typeProblem(raw, err)
+			if p.Path == "$" {
+				p.Path = "$.ignition"
+			} else {
+				p.Path = strings.Replace(p.Path, "$.", "$.ignition.", 1)
+			}
 			return "", &ValidationError{Version: "unknown", Problems: []Problem{p}}
 		}
-		return "", fmt.Errorf("%w: %v", ErrMalformed, err)
+		if ign.Version == nil {
+			break
+		}
+		return *ign.Version, nil
 	}
-	if stub.Ignition == nil || stub.Ignition.Version == nil {
-		return "", fmt.Errorf("%w: $.ignition.version is missing", ErrUnsupportedVersion)
+	if e := malformedError(raw); e != nil {
+		return "", e
 	}
-	return *stub.Ignition.Version, nil
+	return "", fmt.Errorf("%w: $.ignition.version is missing", ErrUnsupportedVersion)
+}
+
+// malformedError returns a *SyntaxError with the offset if raw is not
+// valid JSON, nil otherwise.
+func malformedError(raw []byte) error {
+	var v any
+	err := json.Unmarshal(raw, &v)
+	var se *json.SyntaxError
+	if errors.As(err, &se) {
+		l, c := lineCol(raw, se.Offset)
+		return &SyntaxError{Offset: se.Offset, Line: l, Column: c, Err: err}
+	}
+	if err != nil {
+		return fmt.Errorf("%w: %v", ErrMalformed, err)
+	}
+	return nil
 }
 
 func unsupported(version string) error {

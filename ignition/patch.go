@@ -43,12 +43,13 @@ type editor struct {
 	cfg       t35.Config
 	overwrite bool
 	files     map[string]int // path -> index in cfg.Storage.Files
+	touched   map[string]bool
 }
 
 // Apply validates and applies patches in order. It is all-or-nothing: on
 // error the config is unchanged.
 func (c *Config) Apply(patches ...Patch) error {
-	e := &editor{cfg: c.cfg}
+	e := &editor{cfg: c.cfg, touched: map[string]bool{}}
 	st := &e.cfg.Storage
 	st.Files = slices.Clone(st.Files)
 	e.cfg.Systemd.Units = slices.Clone(e.cfg.Systemd.Units)
@@ -68,6 +69,12 @@ func (c *Config) Apply(patches ...Patch) error {
 		}
 	}
 	c.cfg = e.cfg
+	if c.touched == nil {
+		c.touched = map[string]bool{}
+	}
+	for p := range e.touched {
+		c.touched[p] = true
+	}
 	c.opts.log.Debug("ignition: applied patches", "count", len(patches))
 	return nil
 }
@@ -148,6 +155,7 @@ func (e *editor) putFile(f fileEntry) error {
 		entry.Contents.Source = strPtr(EncodeDataURL(f.contents))
 	}
 
+	e.touched[f.path] = true
 	idx := e.fileIndex()
 	i, exists := idx[f.path]
 	if !exists {

@@ -1,0 +1,169 @@
+package ignition
+
+import (
+	"bytes"
+	"encoding/base64"
+	"encoding/json"
+	"io"
+	"net/url"
+	"reflect"
+	"strings"
+	"sync"
+
+	"github.com/coreos/vcontext/report"
+	"github.com/vincent-petithory/dataurl"
+
+	t35 "github.com/coreos/ignition/v2/config/v3_5/types"
+)
+
+// The fast path.
+//
+// Ignition's own vX.Parse costs about three full passes over the input:
+// encoding/json into its types, a second parse with coreos/go-json to build
+// a position tree (only used to report unknown keys and line numbers), and
+// its validator, which decodes every data URL with a character-at-a-time
+// lexer (vincent-petithory/dataurl). On a 300 KB bootstrap config that
+// alone is more than the 5 ms budget for parse + patch + serialize.
+//
+// So Parse first tries a path that gives the same verdict for less:
+//   - one encoding/json decode into the version's types with
+//     DisallowUnknownFields (unknown keys; no position tree needed);
+//   - data URLs in storage.files checked by dataURLValid, an exact replica
+//     of Ignition's validateURL for data URLs (url.Parse, the dataurl
+//     grammar for the header, then the same per-byte rules and decoder for
+//     the payload, without the lexer's per-rune overhead);
+//   - Ignition's validator (config/validate) over the config with those
+//     already-checked sources replaced by "data:,".
+//
+// Anything the fast path does not accept — a syntax or type error, an
+// unknown key, a bad data URL, a validator error — falls back to
+// Ignition's own vX.Parse, which produces the authoritative report with
+// line and column. So the fast path can only make Parse faster, never
+// more lenient, with one documented exception: encoding/json matches keys
+// case-insensitively, so "Path" is accepted as "path" (the node's Ignition
+// does the same and merely warns). FuzzParse checks the equivalence.
+
+func fastParse[T any](raw []byte, validate func(any) report.Report) (t35.Config, []Problem, bool) {
+	var typed T
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&typed); err != nil {
+		return t35.Config{}, nil, false
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return t35.Config{}, nil, false
+	}
+	cfg := liftTo35(typed)
+	view := cfg
+	view.Storage.Files = make([]t35.File, len(cfg.Storage.Files))
+	for i, f := range cfg.Storage.Files {
+		if !checkedSource(&f.Contents) {
+			return t35.Config{}, nil, false
+		}
+		if len(f.Append) > 0 {
+			f.Append = append([]t35.Resource(nil), f.Append...)
+			for j := range f.Append {
+				if !checkedSource(&f.Append[j]) {
+					return t35.Config{}, nil, false
+				}
+			}
+		}
+		view.Storage.Files[i] = f
+	}
+	var tv T
+	tvv := reflect.ValueOf(&tv).Elem()
+	if err := convert(tvv, reflect.ValueOf(&view).Elem(), "$"); err != nil {
+		return t35.Config{}, nil, false
+	}
+	version := reflect.ValueOf(&typed).Elem().FieldByName("Ignition").FieldByName("Version")
+	tvv.FieldByName("Ignition").FieldByName("Version").Set(version)
+	rpt := validate(&tv)
+	if rpt.IsFatal() {
+		return t35.Config{}, nil, false
+	}
+	ps, _ := problems(rpt, false)
+	return cfg, ps, true
+}
+
+var emptyDataURL = "data:,"
+
+// checkedSource replaces a valid data URL source with "data:," (in the
+// validator's copy) and reports false for an invalid one.
+func checkedSource(r *t35.Resource) bool {
+	if r.Source == nil || !strings.HasPrefix(*r.Source, "data:") {
+		return true // not a data URL: Ignition's validator checks it
+	}
+	if !dataURLValid(*r.Source) {
+		return false
+	}
+	r.Source = &emptyDataURL
+	return true
+}
+
+var b64Scratch = sync.Pool{New: func() any { b := make([]byte, 0, 64<<10); return &b }}
+
+// dataURLValid answers exactly what Ignition's validateURL answers for a
+// "data:" URL, faster. FuzzDataURLValid holds it to the original.
+func dataURLValid(s string) bool {
+	if _, err := url.Parse(s); err != nil {
+		return false
+	}
+	comma := strings.IndexByte(s, ',')
+	if comma < 0 || strings.IndexByte(s[:comma], '"') >= 0 {
+		// No data or a quoted parameter (which may hold a comma): let the
+		// original decide.
+		_, err := dataurl.DecodeString(s)
+		return err == nil
+	}
+	du, err := dataurl.DecodeString(s[:comma+1])
+	if err != nil {
+		return false
+	}
+	payload := s[comma+1:]
+	if du.Encoding == dataurl.EncodingBase64 {
+		// The lexer admits the base64 alphabet, '=' and '\n';
+		// base64.StdEncoding (which the parser then runs) rejects
+		// everything else except '\r', which it skips. So rejecting '\r'
+		// and running the decoder gives the same verdict.
+		if strings.IndexByte(payload, '\r') >= 0 {
+			return false
+		}
+		bp := b64Scratch.Get().(*[]byte)
+		defer b64Scratch.Put(bp)
+		if n := base64.StdEncoding.DecodedLen(len(payload)); cap(*bp) < n {
+			*bp = make([]byte, n)
+		}
+		_, err := base64.StdEncoding.Decode((*bp)[:cap(*bp)], []byte(payload))
+		return err == nil
+	}
+	for i := 0; i < len(payload); i++ {
+		c := payload[i]
+		if !isURLCharByte(c) {
+			return false
+		}
+		if c == '%' {
+			if i+2 >= len(payload) || !isHex(payload[i+1]) || !isHex(payload[i+2]) {
+				return false
+			}
+			i += 2
+		}
+	}
+	return true
+}
+
+// isURLCharByte mirrors dataurl's isURLCharRune (ASCII only: any byte ≥
+// 0x80 is part of a rune > MaxASCII, or an invalid one, both rejected).
+func isURLCharByte(c byte) bool {
+	if c >= 0x80 || c <= 0x1f || c == 0x7f {
+		return false
+	}
+	switch c {
+	case ' ', '<', '>', '#', '"', '{', '}', '|', '\\', '^', '[', ']', '`':
+		return false
+	}
+	return true
+}
+
+func isHex(c byte) bool {
+	return ('0' <= c && c <= '9') || ('a' <= c && c <= 'f') || ('A' <= c && c <= 'F')
+}
