@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
-	"strings"
 	"time"
 )
 
@@ -14,9 +13,12 @@ import (
 type Role string
 
 const (
+	// RoleBootstrap is the temporary control plane; at most one per plan.
 	RoleBootstrap Role = "bootstrap"
-	RoleMaster    Role = "master"
-	RoleWorker    Role = "worker"
+	// RoleMaster is a control-plane node; a plan needs at least one.
+	RoleMaster Role = "master"
+	// RoleWorker is a compute node; workers carry the ingress routers.
+	RoleWorker Role = "worker"
 )
 
 // roleRank orders roles for IPAM: the bootstrap first, then masters, then
@@ -263,7 +265,5 @@ func (p *Plan) fqdn(name string) string {
 
 // String is a short human summary, handy in logs.
 func (p *Plan) String() string {
-	var b strings.Builder
-	fmt.Fprintf(&b, "%s %s gw %s api %s ingress %s, %d nodes", p.Domain, p.Network, p.Gateway, p.API, p.Ingress, len(p.Nodes))
-	return b.String()
+	return fmt.Sprintf("%s %s gw %s api %s ingress %s, %d nodes", p.Domain, p.Network, p.Gateway, p.API, p.Ingress, len(p.Nodes))
 }

@@ -21,6 +21,19 @@ import (
 // from inside the namespace, for the names users most often find missing:
 // a random *.apps name, api-int, a node, and a node's PTR.
 func TestLibvirtNetworkLab(t *testing.T) {
+	// Isolated and NAT: NAT is what a cluster needs (image pulls), isolated
+	// is what air-gapped labs use; libvirt writes a different dnsmasq and
+	// firewall setup for each.
+	for _, fwd := range []string{"", "nat"} {
+		name := fwd
+		if name == "" {
+			name = "isolated"
+		}
+		t.Run(name, func(t *testing.T) { testLibvirtNetworkLab(t, fwd) })
+	}
+}
+
+func testLibvirtNetworkLab(t *testing.T, forward string) {
 	labtest.Root(t)
 	sock := labtest.Socket(t)
 	ip := labtest.Tool(t, "ip")
@@ -52,7 +65,7 @@ func TestLibvirtNetworkLab(t *testing.T) {
 		t.Fatal(err)
 	}
 	id := os.Getpid() % 100000
-	opts := LibvirtNetworkOptions{Name: fmt.Sprintf("okvm-netprov-%d", id), Bridge: fmt.Sprintf("oknp%d", id)}
+	opts := LibvirtNetworkOptions{Name: fmt.Sprintf("okvm-netprov-%d", id), Bridge: fmt.Sprintf("oknp%d", id), Forward: forward}
 	xml, err := p.RenderLibvirtNetwork(opts)
 	if err != nil {
 		t.Fatal(err)
