@@ -91,7 +91,7 @@ func predictNIC(p *NICPrediction, nic *libvirtxml.DomainInterface, t *topology, 
 					"interface %s shares root-bus slot %d with a device whose hotplug support okvm does not model", p.MAC, xa.Slot)
 				return
 			}
-			ev.Sun = xa.Slot
+			ev.Sun = sunOf(xa)
 			if t.rootSlots[xa.Slot] == slotUsable {
 				ev.Slot = xa.Slot
 			}
@@ -132,7 +132,7 @@ func predictNIC(p *NICPrediction, nic *libvirtxml.DomainInterface, t *topology, 
 				p.MAC, bus.model, bus.index)
 			return
 		}
-		ev.Sun = xa.Slot
+		ev.Sun = sunOf(xa)
 		switch bus.slotState[xa.Slot] {
 		case slotUsable:
 			ev.Slot = xa.Slot
@@ -165,6 +165,16 @@ func predictNIC(p *NICPrediction, nic *libvirtxml.DomainInterface, t *topology, 
 	default:
 		p.Name, p.Rule = p.Candidates.Path, RulePath
 	}
+}
+
+// sunOf is the firmware_node/sun a function in an ACPI hotplug slot shows:
+// QEMU describes only function 0 of a slot with _SUN (observed: 00:05.1
+// has none), so other functions fall back to the slots directory.
+func sunOf(a PCIAddress) uint {
+	if a.Function != 0 {
+		return 0
+	}
+	return a.Slot
 }
 
 // onboardName is ID_NET_NAME_ONBOARD: "eno<index>" from acpi_index.

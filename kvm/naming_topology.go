@@ -1,7 +1,7 @@
 package kvm
 
 import (
-	"sort"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -64,32 +64,46 @@ func isExpander(model string) bool {
 }
 
 func buildTopology(dom *libvirtxml.Domain) *topology {
-	t := &topology{buses: make(map[uint]*pciBus, 8)}
+	t := &topology{}
 	if dom.OS != nil && dom.OS.Type != nil {
 		t.machine = dom.OS.Type.Machine
 	}
 	t.acpi = dom.Features != nil && dom.Features.ACPI != nil
-	var devs *libvirtxml.DomainDeviceList
-	if dom.Devices != nil {
-		devs = dom.Devices
+	devs := dom.Devices
+
+	// One allocation for all buses (+1 for an implicit root) and one
+	// index; prediction runs per domain on hot paths (benchmarked).
+	n := 1
+	if devs != nil {
+		for i := range devs.Controllers {
+			if devs.Controllers[i].Type == "pci" {
+				n++
+			}
+		}
 	}
+	all := make([]pciBus, 0, n)
+	var root *pciBus
 	if devs != nil {
 		for i := range devs.Controllers {
 			c := &devs.Controllers[i]
 			if c.Type != "pci" || c.Index == nil {
 				continue
 			}
-			b := &pciBus{index: *c.Index, model: c.Model, hotplug: true}
+			b := pciBus{index: *c.Index, model: c.Model, hotplug: true}
 			if c.PCI != nil && c.PCI.Target != nil && c.PCI.Target.Hotplug == "off" {
 				b.hotplug = false
 			}
 			if a, ok := xmlPCIAddr(c.Address); ok {
 				b.addr = a
 			}
-			t.buses[b.index] = b
+			all = append(all, b)
 		}
 	}
-	root := t.buses[0]
+	t.buses = make(map[uint]*pciBus, len(all)+1)
+	for i := range all {
+		t.buses[all[i].index] = &all[i]
+	}
+	root = t.buses[0]
 	if root == nil {
 		// Hand-written XML without the implicit root controller: libvirt
 		// would add pcie-root for q35, pci-root otherwise.
@@ -97,7 +111,8 @@ func buildTopology(dom *libvirtxml.Domain) *topology {
 		if strings.Contains(t.machine, "q35") {
 			m = "pcie-root"
 		}
-		root = &pciBus{index: 0, model: m, hotplug: true}
+		all = append(all, pciBus{index: 0, model: m, hotplug: true})
+		root = &all[len(all)-1]
 		t.buses[0] = root
 	}
 	t.root = root
@@ -106,25 +121,35 @@ func buildTopology(dom *libvirtxml.Domain) *topology {
 		t.acpiHotplugQ35 = t.acpi && v >= 601
 	}
 
-	// Link children to parents. Expander buses hang off the root like
-	// bridges do, but keep their own numbering (see number).
-	for _, b := range t.buses {
+	// Children of every bus, in (slot, function) order, as sub-slices of
+	// one sorted array.
+	kids := make([]*pciBus, 0, len(all))
+	for i := range all {
+		b := &all[i]
 		if b == root {
 			continue
 		}
 		if p := t.buses[b.addr.Bus]; p != nil && p != b {
 			b.parent = p
-			p.children = append(p.children, b)
+			kids = append(kids, b)
 		}
 	}
-	for _, b := range t.buses {
-		sort.Slice(b.children, func(i, j int) bool {
-			ci, cj := b.children[i].addr, b.children[j].addr
-			if ci.Slot != cj.Slot {
-				return ci.Slot < cj.Slot
-			}
-			return ci.Function < cj.Function
-		})
+	slices.SortFunc(kids, func(x, y *pciBus) int {
+		if x.parent.index != y.parent.index {
+			return cmpUint(x.parent.index, y.parent.index)
+		}
+		if x.addr.Slot != y.addr.Slot {
+			return cmpUint(x.addr.Slot, y.addr.Slot)
+		}
+		return cmpUint(x.addr.Function, y.addr.Function)
+	})
+	for i := 0; i < len(kids); {
+		j := i + 1
+		for j < len(kids) && kids[j].parent == kids[i].parent {
+			j++
+		}
+		kids[i].parent.children = kids[i:j:j]
+		i = j
 	}
 	next := uint(0)
 	root.numbered = true
@@ -132,8 +157,19 @@ func buildTopology(dom *libvirtxml.Domain) *topology {
 	if !t.q35 {
 		t.markRootSlots(devs)
 	}
-	t.registerSlots(root)
+	taken := t.rootSlots
+	t.registerSlots(root, &taken)
 	return t
+}
+
+func cmpUint(a, b uint) int {
+	switch {
+	case a < b:
+		return -1
+	case a > b:
+		return 1
+	}
+	return 0
 }
 
 // number replays the firmware's bus enumeration (SeaBIOS
@@ -211,31 +247,27 @@ func (t *topology) markRootSlots(devs *libvirtxml.DomainDeviceList) {
 // bridges: acpiphp registers each bridge's slots in bus-scan order, and a
 // number already registered (by the pc root bus or an earlier bridge) gets a
 // "-2" suffix (drivers/pci/slot.c) that net_id cannot parse. PCIe ports only
-// ever register slot 0, which net_id ignores anyway.
-func (t *topology) registerSlots(root *pciBus) {
-	taken := t.rootSlots // copy: usable/uncertain numbers taken by the root
-	var walk func(b *pciBus)
-	walk = func(b *pciBus) {
-		if isConventionalBridge(b.model) && b.hotplug {
-			for s := 1; s < 32; s++ {
-				switch taken[s] {
-				case slotNone:
-					b.slotState[s] = slotUsable
-				case slotUncertain:
-					b.slotState[s] = slotUncertain
-				default:
-					b.slotState[s] = slotRenamed
-				}
-				taken[s] = slotUsable
+// ever register slot 0, which net_id ignores anyway. taken starts as the pc
+// root bus's slots (usable and uncertain numbers count as taken).
+func (t *topology) registerSlots(b *pciBus, taken *[32]slotFate) {
+	if isConventionalBridge(b.model) && b.hotplug {
+		for s := 1; s < 32; s++ {
+			switch taken[s] {
+			case slotNone:
+				b.slotState[s] = slotUsable
+			case slotUncertain:
+				b.slotState[s] = slotUncertain
+			default:
+				b.slotState[s] = slotRenamed
 			}
-		}
-		for _, c := range b.children {
-			if !isExpander(c.model) {
-				walk(c)
-			}
+			taken[s] = slotUsable
 		}
 	}
-	walk(root)
+	for _, c := range b.children {
+		if !isExpander(c.model) {
+			t.registerSlots(c, taken)
+		}
+	}
 }
 
 // underExpander reports whether b is, or descends from, an expander bus.
