@@ -56,8 +56,15 @@ func TestLabDomainLifecycle(t *testing.T) {
 	if err != nil || d2.UUID != d.UUID {
 		t.Fatalf("second define: uuid %s vs %s, err %v", d2.UUID, d.UUID, err)
 	}
+	// A second domain of the cluster: ConnectListAllDomains' NeedResults is
+	// a yes/no flag in libvirt's protocol, not a limit.
+	second := kvm.DomainSpec{Name: name + "-b", MemoryMiB: 64, VCPUs: 1, Type: "qemu", Labels: map[string]string{"cluster": name}}
+	t.Cleanup(func() { c.Remove(context.Background(), second.Name) })
+	if _, err := c.Define(ctx, second); err != nil {
+		t.Fatal(err)
+	}
 	list, err := c.ListDomains(ctx, map[string]string{"cluster": name})
-	if err != nil || len(list) != 1 || list[0].Name != name {
+	if err != nil || len(list) != 2 || list[0].Name != name || list[1].Name != second.Name {
 		t.Fatalf("ListDomains by label = %+v, %v", list, err)
 	}
 	if err := c.Start(ctx, name); err != nil {
