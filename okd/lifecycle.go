@@ -75,6 +75,12 @@ func WithHypervisorDialer(d HypervisorDialer) LifecycleOption {
 // in <dir>/install.
 func WithInstaller(i Installer) LifecycleOption { return func(l *Lifecycle) { l.installer = i } }
 
+// WithInstallerBinary runs openshift-install from path (default: found in
+// $PATH) through the lifecycle's own Runner.
+func WithInstallerBinary(path string) LifecycleOption {
+	return func(l *Lifecycle) { l.installerBin = path }
+}
+
 // WithKubeClient sets how the approver reaches the cluster (default: the
 // admin kubeconfig the installer wrote).
 func WithKubeClient(f KubeClientFunc) LifecycleOption { return func(l *Lifecycle) { l.kube = f } }
@@ -140,6 +146,7 @@ type Lifecycle struct {
 
 	dial         HypervisorDialer
 	installer    Installer
+	installerBin string
 	kube         KubeClientFunc
 	netMode      NetworkMode
 	dnsAddr      string
@@ -224,8 +231,11 @@ func NewLifecycle(spec ClusterSpec, dir string, opts ...LifecycleOption) (*Lifec
 	}
 	l.state = st
 	if l.installer == nil {
-		r, err := NewRunner(l.installDir(), WithRunnerLogger(l.log), WithPullSecret(spec.PullSecret),
-			WithEventHandler(l.installerEvent))
+		ropts := []RunnerOption{WithRunnerLogger(l.log), WithPullSecret(spec.PullSecret), WithEventHandler(l.installerEvent)}
+		if l.installerBin != "" {
+			ropts = append(ropts, WithRunnerBinary(l.installerBin))
+		}
+		r, err := NewRunner(l.installDir(), ropts...)
 		if err != nil {
 			return nil, err
 		}
