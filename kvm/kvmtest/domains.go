@@ -62,7 +62,7 @@ func (f *Fake) lookupDomain(h libvirt.Domain) (*domain, error) {
 	if h.UUID == zero {
 		return nil, errNoDomainName(h.Name)
 	}
-	return nil, errNoDomainUUID(formatUUID(h.UUID))
+	return nil, errNoDomainUUID(formatUUID(h.UUID), h.Name)
 }
 
 func (f *Fake) domainByName(name string) *domain {
@@ -121,9 +121,10 @@ func pairMatch(flags, yes, no uint32, has bool) bool {
 
 // DomainDefineXMLFlags parses, completes (UUID, MACs, controllers, PCI
 // addresses, machine type) and stores a persistent definition, as the QEMU
-// driver does. Redefining an existing name with the same UUID (or with no
-// UUID at all in the new XML… see defineDomain) replaces the persistent
-// config; a running domain keeps its live definition until it stops.
+// driver does. Redefining an existing name with the same UUID replaces the
+// persistent config (XML without a UUID gets a new one and is refused as a
+// duplicate, as in libvirt); a running domain keeps its live definition
+// until it stops.
 func (c *Conn) DomainDefineXMLFlags(XML string, Flags libvirt.DomainDefineFlags) (libvirt.Domain, error) {
 	if err := c.enter("DomainDefineXMLFlags"); err != nil {
 		return libvirt.Domain{}, err
@@ -133,6 +134,11 @@ func (c *Conn) DomainDefineXMLFlags(XML string, Flags libvirt.DomainDefineFlags)
 	defer f.mu.Unlock()
 	def, err := f.parseDomain(XML)
 	if err != nil {
+		return libvirt.Domain{}, err
+	}
+	// Like virDomainDefParse, post-parse (defaults, addresses) runs before
+	// the uniqueness checks, so invalid XML is reported first.
+	if err := f.completeDomain(def); err != nil {
 		return libvirt.Domain{}, err
 	}
 	if err := f.defineNetworksCheck(def); err != nil {
@@ -152,20 +158,12 @@ func (c *Conn) DomainDefineXMLFlags(XML string, Flags libvirt.DomainDefineFlags)
 		}
 	}
 	if existing != nil {
-		prev := existing.config
-		if prev == nil {
-			prev = existing.live
-		}
-		if err := f.completeDomain(def, prev); err != nil {
-			return libvirt.Domain{}, err
-		}
+		// A running domain keeps its live definition; the new one applies
+		// from the next start.
 		existing.config = def
 		f.emit(existing, libvirt.DomainEventDefined, int32(libvirt.DomainEventDefinedUpdated))
 		f.opts.logger.Debug("kvmtest: domain redefined", "name", def.Name)
 		return existing.handle(), nil
-	}
-	if err := f.completeDomain(def, nil); err != nil {
-		return libvirt.Domain{}, err
 	}
 	uuid, _ := parseUUID(def.UUID)
 	d := &domain{name: def.Name, uuid: uuid, config: def, state: libvirt.DomainShutoff, reason: int32(libvirt.DomainShutoffUnknown)}

@@ -45,16 +45,21 @@ func (f *Fake) parseDomain(xml string) (*libvirtxml.Domain, error) {
 	if def.Memory == nil {
 		return nil, errXML("missing element memory")
 	}
+	if def.Devices != nil {
+		for _, d := range devices(&def) {
+			if err := checkPCIRange(*d.ref); err != nil {
+				return nil, err
+			}
+		}
+	}
 	return &def, nil
 }
 
 // completeDomain fills in what libvirt's post-parse adds: defaults, MAC
-// addresses, controllers, PCI addresses and the expanded machine type. prev
-// is the definition being replaced (nil on first define): libvirt keeps
-// nothing from it (a redefinition is parsed afresh), but we take it for
-// symmetry with hotplug paths. Called with f.mu held.
-func (f *Fake) completeDomain(def *libvirtxml.Domain, prev *libvirtxml.Domain) error {
-	_ = prev
+// addresses, controllers, PCI addresses and the expanded machine type. A
+// redefinition is completed afresh, as in libvirt: addresses the new XML
+// does not carry are assigned again. Called with f.mu held.
+func (f *Fake) completeDomain(def *libvirtxml.Domain) error {
 	if err := normaliseMemory(def); err != nil {
 		return err
 	}
@@ -297,4 +302,24 @@ func randomUUID() libvirt.UUID {
 	u[6] = u[6]&0x0f | 0x40
 	u[8] = u[8]&0x3f | 0x80
 	return u
+}
+
+// checkPCIRange is the parser's range check of a PCI address
+// (virPCIDeviceAddressIsValid with error reporting).
+func checkPCIRange(a *libvirtxml.DomainAddress) error {
+	if a == nil || a.PCI == nil {
+		return nil
+	}
+	p := a.PCI
+	switch {
+	case u(p.Domain) > 0xFFFF:
+		return errXML("Invalid PCI address domain='0x%x', must be <= 0xFFFF", u(p.Domain))
+	case u(p.Bus) > 0xFF:
+		return errXML("Invalid PCI address bus='0x%x', must be <= 0xFF", u(p.Bus))
+	case u(p.Slot) > 0x1F:
+		return errXML("Invalid PCI address slot='0x%x', must be <= 0x1F", u(p.Slot))
+	case u(p.Function) > 7:
+		return errXML("Invalid PCI address function=0x%x, must be <= 7", u(p.Function))
+	}
+	return nil
 }

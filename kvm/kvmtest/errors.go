@@ -19,8 +19,8 @@ func errNoDomainName(name string) error {
 	return lverr(libvirt.ErrNoDomain, "Domain not found: no domain with matching name '%s'", name)
 }
 
-func errNoDomainUUID(uuid string) error {
-	return lverr(libvirt.ErrNoDomain, "Domain not found: no domain with matching uuid '%s'", uuid)
+func errNoDomainUUID(uuid, name string) error {
+	return lverr(libvirt.ErrNoDomain, "Domain not found: no domain with matching uuid '%s' (%s)", uuid, name)
 }
 
 func errNoNetworkName(name string) error {

@@ -163,9 +163,11 @@ func updateDHCPHost(def *libvirtxml.Network, cmd libvirt.NetworkUpdateCommand, p
 	}
 }
 
-// updateDNSHost follows libvirt 9.0, which matches DNS host records by IP
-// address only (a second record with an existing hostname is accepted;
-// the conformance suite pins this down).
+// updateDNSHost follows libvirt 9.0 as observed: adding conflicts only
+// with a record of the same IP (a known hostname on a new IP is accepted),
+// while deleting looks for records with the same IP or any same hostname
+// and refuses when there is more than one. The conformance suite pins
+// both down.
 func updateDNSHost(def *libvirtxml.Network, cmd libvirt.NetworkUpdateCommand, xml string) error {
 	var host libvirtxml.NetworkDNSHost
 	if err := host.Unmarshal(xml); err != nil {
@@ -182,7 +184,15 @@ func updateDNSHost(def *libvirtxml.Network, cmd libvirt.NetworkUpdateCommand, xm
 	}
 	var found []int
 	for i, h := range def.DNS.Host {
-		if net.ParseIP(h.IP).Equal(net.ParseIP(host.IP)) {
+		match := net.ParseIP(h.IP).Equal(net.ParseIP(host.IP))
+		if cmd == libvirt.NetworkUpdateCommandDelete {
+			for _, a := range host.Hostnames {
+				for _, b := range h.Hostnames {
+					match = match || a.Hostname == b.Hostname
+				}
+			}
+		}
+		if match {
 			found = append(found, i)
 		}
 	}
