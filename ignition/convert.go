@@ -56,7 +56,11 @@ func planFor(dt, st reflect.Type) *fieldPlan {
 // convert copies src into dst (both settable or addressable values of possibly
 // different versions' types). path is the JSON path of src.
 func convert(dst, src reflect.Value, path string) error {
-	if src.IsZero() {
+	// Zero structs are still walked: their empty string fields may need to
+	// become non-nil pointers (see below).
+	if src.IsZero() && (src.Kind() != reflect.Struct || dst.Kind() == reflect.Pointer) {
+		// (A zero struct going into a pointer stays nil: 3.5's zero
+		// ClevisCustom is 3.2's absent *Custom.)
 		return nil
 	}
 	if src.Kind() == reflect.Pointer {
@@ -84,13 +88,16 @@ func convert(dst, src reflect.Value, path string) error {
 		p := planFor(dst.Type(), src.Type())
 		for i, di := range p.dst {
 			sf := src.Field(i)
-			if sf.IsZero() {
+			if sf.Kind() == reflect.String && sf.Len() == 0 {
 				// Ignition's translators turn a string into a *string
 				// even when empty (util.StrToPtr); do the same so
 				// lifting matches theirs exactly.
-				if di >= 0 && sf.Kind() == reflect.String && dst.Field(di).Kind() == reflect.Pointer {
+				if di >= 0 && dst.Field(di).Kind() == reflect.Pointer {
 					dst.Field(di).Set(reflect.New(dst.Field(di).Type().Elem()))
 				}
+				continue
+			}
+			if sf.IsZero() && (sf.Kind() != reflect.Struct || di < 0) {
 				continue
 			}
 			fp := path

@@ -108,7 +108,13 @@ func typeProblem(raw []byte, err error) (Problem, bool) {
 	}
 	p := Problem{Severity: SeverityError, Path: "$"}
 	if te.Field != "" {
-		p.Path = "$." + te.Field
+		// encoding/json names embedded structs by their Go type
+		// (FileEmbedded1, Node); JSON keys are lower camel case.
+		for _, part := range strings.Split(te.Field, ".") {
+			if part != "" && !(part[0] >= 'A' && part[0] <= 'Z') {
+				p.Path += "." + part
+			}
+		}
 	}
 	p.Message = fmt.Sprintf("wrong type: expected %s, got JSON %s", te.Type, te.Value)
 	p.Line, p.Column = lineCol(raw, te.Offset)
