@@ -9,10 +9,10 @@ import (
 // RunnerOption configures a Runner.
 type RunnerOption func(*Runner)
 
-// WithInstallerBinary sets the openshift-install path (default: looked up
+// WithRunnerBinary sets the openshift-install path (default: looked up
 // in PATH). Pin it to the release you install: the binary embeds the
 // payload and the boot image stream.
-func WithInstallerBinary(path string) RunnerOption { return func(r *Runner) { r.binary = path } }
+func WithRunnerBinary(path string) RunnerOption { return func(r *Runner) { r.binary = path } }
 
 // WithRunnerLogger logs every installer line (redacted) at the matching
 // slog level, plus the runner's own steps.

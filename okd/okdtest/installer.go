@@ -23,7 +23,7 @@ var fakeBuild struct {
 }
 
 // BuildFakeInstaller builds the fake openshift-install once per test
-// binary and returns its path; hand it to okd.WithInstallerBinary. The
+// binary and returns its path; hand it to okd.WithRunnerBinary. The
 // Runner then starts a real process and parses its real output. It needs
 // the go tool (it is there whenever `go test` runs).
 //
