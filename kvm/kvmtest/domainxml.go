@@ -87,11 +87,7 @@ func (f *Fake) completeDomain(def *libvirtxml.Domain) error {
 	if def.OS.Type.Arch != "x86_64" {
 		return errConfigUnsupported("No emulator found for arch '%s'", def.OS.Type.Arch)
 	}
-	m, err := expandMachine(def.OS.Type.Machine)
-	if err != nil {
-		return err
-	}
-	def.OS.Type.Machine = m
+	def.OS.Type.Machine = expandMachine(def.OS.Type.Machine)
 	if def.OnPoweroff == "" {
 		def.OnPoweroff = "destroy"
 	}
@@ -146,18 +142,24 @@ func hasPerDeviceBoot(def *libvirtxml.Domain) bool {
 }
 
 // expandMachine turns a machine alias into the versioned type libvirt
-// stores, for QEMU 7.2 (Debian 12).
-func expandMachine(m string) (string, error) {
+// stores, for QEMU 7.2 (Debian 12). Unknown names are kept: libvirt 9.0
+// does not reject them at define, it just adds no chipset, so the first
+// PCI device fails with "No PCI buses available" (checked against it).
+func expandMachine(m string) string {
 	switch m {
-	case "", "pc", "pc-i440fx-7.2":
-		return "pc-i440fx-7.2", nil
-	case "q35", "pc-q35-7.2":
-		return "pc-q35-7.2", nil
+	case "", "pc":
+		return "pc-i440fx-7.2"
+	case "q35":
+		return "pc-q35-7.2"
 	}
-	if strings.HasPrefix(m, "pc-q35-") || strings.HasPrefix(m, "pc-i440fx-") {
-		return m, nil
-	}
-	return "", errConfigUnsupported("Emulator '/usr/bin/qemu-system-x86_64' does not support machine type '%s'", m)
+	return m
+}
+
+// knownMachine: a pc (i440FX) or q35 machine type, which get the
+// chipset's default devices.
+func knownMachine(def *libvirtxml.Domain) bool {
+	m := def.OS.Type.Machine
+	return strings.HasPrefix(m, "pc-q35-") || strings.HasPrefix(m, "pc-i440fx-") || m == "pc" || m == "q35"
 }
 
 func isQ35(def *libvirtxml.Domain) bool {

@@ -37,6 +37,12 @@ func uptr(v uint) *uint { return &v }
 // USB controller, q35's SATA controller, the PCI root and the balloon.
 func addDefaultDevices(def *libvirtxml.Domain) error {
 	dl := def.Devices
+	if !knownMachine(def) {
+		if dl.MemBalloon == nil {
+			dl.MemBalloon = &libvirtxml.DomainMemBalloon{Model: "virtio"}
+		}
+		return nil
+	}
 	q35 := isQ35(def)
 	if findController(def, "usb", 0) == nil {
 		model := "piix3-uhci"
