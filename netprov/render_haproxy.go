@@ -21,10 +21,15 @@ func (p *Plan) RenderHAProxy() []byte {
 	var b strings.Builder
 	b.Grow(1024 + 4*100*len(p.Nodes))
 	p.header(&b, "#", "HAProxy configuration")
+	// No global maxconn: haproxy derives it from the file-descriptor limit,
+	// and a fixed one larger than half that limit stops it from starting.
+	// Logs go to stdout, which the Debian unit (haproxy -Ws) and containers
+	// hand to the journal or the runtime.
 	b.WriteString(`global
-	maxconn 20000
+	log stdout format raw local0
 
 defaults
+	log global
 	mode tcp
 	option tcplog
 	option dontlognull
