@@ -162,3 +162,14 @@ func (c *Client) poison(l Libvirt, op string) {
 	c.log.Warn("kvm: call abandoned; dropping the connection", "op", op)
 	go l.Disconnect()
 }
+
+// Ping checks that libvirtd answers (redialling if needed) and returns its
+// version, e.g. 9000000 for libvirt 9.0.0.
+func (c *Client) Ping(ctx context.Context) (uint64, error) {
+	return call(ctx, c, "ping", func(l Libvirt) (uint64, error) { return l.ConnectGetLibVersion() })
+}
+
+// URI returns the URI of the driver the daemon opened (e.g. qemu:///system).
+func (c *Client) URI(ctx context.Context) (string, error) {
+	return call(ctx, c, "get URI", func(l Libvirt) (string, error) { return l.ConnectGetUri() })
+}

@@ -24,6 +24,12 @@ func labClient(t *testing.T) *kvm.Client {
 		t.Fatalf("dial lab test driver: %v", err)
 	}
 	t.Cleanup(func() { c.Close() })
+	if u, err := c.URI(ctx); err != nil || u != "test:///default" {
+		t.Fatalf("connected to %q (%v), want the bare driver URI test:///default", u, err)
+	}
+	if v, err := c.Ping(ctx); err != nil || v < 6005000 {
+		t.Fatalf("libvirt version %d (%v): fw_cfg sysinfo needs ≥ 6.5.0", v, err)
+	}
 	return c
 }
 
