@@ -256,7 +256,19 @@ func macName(mac string) string {
 	if len(mac) != 17 {
 		return ""
 	}
-	return "enx" + strings.ReplaceAll(mac, ":", "")
+	var b [15]byte
+	copy(b[:], "enx")
+	n := 3
+	for i := 0; i < len(mac); i++ {
+		if mac[i] != ':' {
+			if n == len(b) {
+				return ""
+			}
+			b[n] = mac[i]
+			n++
+		}
+	}
+	return string(b[:n])
 }
 
 // markCollisions withdraws names two NICs would share: udev renames the

@@ -40,8 +40,8 @@ type topology struct {
 	machine        string
 	q35            bool // PCIe root complex (pcie-root)
 	acpi           bool
-	acpiHotplugQ35 bool // q35 machine ≥ 6.1: ACPI hotplug on root ports
-	buses          map[uint]*pciBus
+	acpiHotplugQ35 bool      // q35 machine ≥ 6.1: ACPI hotplug on root ports
+	buses          []*pciBus // by controller index; nil: no such controller
 	root           *pciBus
 	// rootSlots: on pc, which root-bus slot numbers have an ACPI hotplug
 	// slot (registered before any bridge's).
@@ -99,9 +99,19 @@ func buildTopology(dom *libvirtxml.Domain) *topology {
 			all = append(all, b)
 		}
 	}
-	t.buses = make(map[uint]*pciBus, len(all)+1)
+	// Controller indexes are dense and small (libvirt numbers them from 0;
+	// the bus number space caps them at 255).
+	maxIndex := uint(0)
 	for i := range all {
-		t.buses[all[i].index] = &all[i]
+		if all[i].index < 256 && all[i].index > maxIndex {
+			maxIndex = all[i].index
+		}
+	}
+	t.buses = make([]*pciBus, maxIndex+1)
+	for i := range all {
+		if all[i].index < 256 {
+			t.buses[all[i].index] = &all[i]
+		}
 	}
 	root = t.buses[0]
 	if root == nil {
@@ -129,7 +139,7 @@ func buildTopology(dom *libvirtxml.Domain) *topology {
 		if b == root {
 			continue
 		}
-		if p := t.buses[b.addr.Bus]; p != nil && p != b {
+		if p := t.bus(b.addr.Bus); p != nil && p != b {
 			b.parent = p
 			kids = append(kids, b)
 		}
@@ -160,6 +170,14 @@ func buildTopology(dom *libvirtxml.Domain) *topology {
 	taken := t.rootSlots
 	t.registerSlots(root, &taken)
 	return t
+}
+
+// bus returns the bus of controller index i, or nil.
+func (t *topology) bus(i uint) *pciBus {
+	if i >= uint(len(t.buses)) {
+		return nil
+	}
+	return t.buses[i]
 }
 
 func cmpUint(a, b uint) int {
@@ -298,7 +316,7 @@ func xmlPCIAddr(a *libvirtxml.DomainAddress) (PCIAddress, bool) {
 // guestAddr translates an XML PCI address (bus = controller index) into
 // the address the guest sees. ok is false with a reason when it cannot.
 func (t *topology) guestAddr(a PCIAddress) (PCIAddress, *pciBus, *NotPredictableError) {
-	b := t.buses[a.Bus]
+	b := t.bus(a.Bus)
 	if b == nil {
 		return PCIAddress{}, nil, notPredictable(ReasonUnknownBus,
 			"address bus=%#02x names no <controller type='pci' index='%d'>", a.Bus, a.Bus)
