@@ -97,13 +97,10 @@ func New(opts ...Option) *Fake {
 // Conn opens a new connection to the fake daemon.
 func (f *Fake) Conn() kvm.Libvirt { return f.newConn() }
 
-// DialFunc opens a connection; it has the shape of kvm.DialFunc.
-type DialFunc = func(ctx context.Context) (kvm.Libvirt, error)
-
 // Dialer returns a function that opens a new connection per call, for
 // kvm.NewClient: after Restart, kvm's redial gets a fresh, working
 // connection. It honours ctx cancellation.
-func (f *Fake) Dialer() DialFunc {
+func (f *Fake) Dialer() kvm.DialFunc {
 	return func(ctx context.Context) (kvm.Libvirt, error) {
 		if err := ctx.Err(); err != nil {
 			return nil, err
