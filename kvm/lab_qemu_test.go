@@ -26,7 +26,7 @@ func TestLabQEMUDomainOnOverlay(t *testing.T) {
 	if err != nil {
 		t.Fatalf("dial the lab QEMU driver: %v", err)
 	}
-	defer c.Close()
+	t.Cleanup(func() { c.Close() }) // registered first: runs after the other cleanups
 	id := uniq("kq")
 	bg := context.Background()
 
