@@ -26,21 +26,21 @@ import (
 	"github.com/okvm/okvm/internal/netns"
 )
 
-// TestRenderHAProxyRoutes runs haproxy on the rendered file in a namespace
-// of the test's own, where every planned address sits on lo and the test
-// plays each node: API servers answer /readyz over TLS, the MCS and the
-// routers name themselves. It checks that the file does what the plan says:
-// 6443 reaches the masters (TLS passed through), never the backup
-// bootstrap while a master is up, and an API server failing /readyz leaves
-// the pool within 30 s; 22623 reaches the control plane; 80 and 443 reach
-// the routers (masters here, the plan has no workers).
-func TestRenderHAProxyRoutes(t *testing.T) {
+// haproxyLab is one namespace with every planned address on lo, the test
+// playing each node, and haproxy running the plan's rendered file. down
+// says which (node, port) listeners stay closed; unready which API servers
+// fail /readyz.
+type haproxyLab struct {
+	seen func(url string, n int) map[string]int
+}
+
+func startHAProxyLab(t *testing.T, p *Plan, down func(node, port string) bool, unready func(node string) bool) *haproxyLab {
+	t.Helper()
 	labtest.Root(t)
 	haproxy := labtest.Tool(t, "haproxy")
 	ip := labtest.Tool(t, "ip")
-	p := mustPlan(t, compactSpec(), false)
 
-	ns := fmt.Sprintf("okvm-nph-%d", os.Getpid())
+	ns := fmt.Sprintf("okvm-nph-%d-%d", os.Getpid(), haproxySeq.Add(1))
 	if out, err := exec.Command(ip, "netns", "add", ns).CombinedOutput(); err != nil {
 		t.Fatalf("ip netns add: %v %s", err, out)
 	}
@@ -51,13 +51,12 @@ func TestRenderHAProxyRoutes(t *testing.T) {
 	}
 	exec.Command(ip, "-n", ns, "link", "set", "lo", "up").Run()
 	for _, a := range addrs {
-		if out, err := exec.Command(ip, "-n", ns, "addr", "add", a+"/32", "dev", "lo").CombinedOutput(); err != nil {
+		if out, err := exec.Command(ip, "-n", ns, "addr", "add", a+"/32", "dev", "lo").CombinedOutput(); err != nil && !strings.Contains(string(out), "exists") {
 			t.Fatalf("addr %s: %v %s", a, err, out)
 		}
 	}
 
 	cert := selfSigned(t)
-	var cp10Down atomic.Bool
 	listen := func(addr string) net.Listener {
 		var ln net.Listener
 		if err := netns.Do(ns, func() (err error) { ln, err = net.Listen("tcp", addr); return }); err != nil {
@@ -68,19 +67,21 @@ func TestRenderHAProxyRoutes(t *testing.T) {
 	}
 	for _, n := range p.Nodes {
 		name := n.Name
-		// 6443: TLS, /readyz 200, "/" names the server.
-		// cp-10's API server turns unready mid-test: the /readyz check must
-		// take it out of the pool within 30 s (docs), the others must stay.
-		api := tls.NewListener(listen(net.JoinHostPort(n.IP.String(), "6443")), &tls.Config{Certificates: []tls.Certificate{cert}})
-		go http.Serve(api, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			if r.URL.Path == "/readyz" && name == "cp-10" && cp10Down.Load() {
-				http.Error(w, "not ready", http.StatusServiceUnavailable)
-				return
-			}
-			io.WriteString(w, name)
-		}))
+		// 6443: TLS, /readyz 200 unless unready, "/" names the server.
+		if !down(name, "6443") {
+			api := tls.NewListener(listen(net.JoinHostPort(n.IP.String(), "6443")), &tls.Config{Certificates: []tls.Certificate{cert}})
+			go http.Serve(api, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				if r.URL.Path == "/readyz" && unready(name) {
+					http.Error(w, "not ready", http.StatusServiceUnavailable)
+					return
+				}
+				io.WriteString(w, name)
+			}))
+		}
 		for _, port := range []string{"22623", "80", "443"} {
-			go http.Serve(listen(net.JoinHostPort(n.IP.String(), port)), http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, name) }))
+			if !down(name, port) {
+				go http.Serve(listen(net.JoinHostPort(n.IP.String(), port)), http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, name) }))
+			}
 		}
 	}
 
@@ -104,7 +105,10 @@ func TestRenderHAProxyRoutes(t *testing.T) {
 		DisableKeepAlives: true, // one connection per request: round robin is per connection
 		TLSClientConfig:   &tls.Config{InsecureSkipVerify: true},
 		DialContext: func(ctx context.Context, network, addr string) (c net.Conn, err error) {
-			err = netns.Do(ns, func() (err error) { c, err = (&net.Dialer{Timeout: 2 * time.Second}).DialContext(ctx, network, addr); return })
+			err = netns.Do(ns, func() (err error) {
+				c, err = (&net.Dialer{Timeout: 2 * time.Second}).DialContext(ctx, network, addr)
+				return
+			})
 			return
 		},
 	}}
@@ -129,15 +133,63 @@ func TestRenderHAProxyRoutes(t *testing.T) {
 		}
 		return got
 	}
-	names := func(m map[string]int) string {
-		var s []string
-		for _, n := range p.Nodes {
-			if m[n.Name] > 0 {
-				s = append(s, n.Name)
-			}
+	return &haproxyLab{seen: seen}
+}
+
+var haproxySeq atomic.Int32
+
+func nodeNames(p *Plan, m map[string]int) string {
+	var s []string
+	for _, n := range p.Nodes {
+		if m[n.Name] > 0 {
+			s = append(s, n.Name)
 		}
-		return strings.Join(s, " ")
 	}
+	return strings.Join(s, " ")
+}
+
+// TestRenderHAProxyBootstrapPhase: early in the install only the bootstrap
+// serves 6443 and 22623 (the masters' ports are closed); the backup server
+// must then carry both, or no master ever gets its Ignition.
+func TestRenderHAProxyBootstrapPhase(t *testing.T) {
+	p := mustPlan(t, compactSpec(), false)
+	b, _ := p.Bootstrap()
+	lab := startHAProxyLab(t, p,
+		func(node, port string) bool { return node != b.Name && (port == "6443" || port == "22623") },
+		func(string) bool { return false })
+	for _, port := range []string{"6443", "22623"} {
+		scheme := map[string]string{"6443": "https", "22623": "http"}[port]
+		deadline := time.Now().Add(30 * time.Second)
+		for {
+			got := nodeNames(p, lab.seen(scheme+"://"+p.API.String()+":"+port+"/", 4))
+			if got == b.Name {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("%s reaches %q, want only the bootstrap %q", port, got, b.Name)
+			}
+			time.Sleep(500 * time.Millisecond)
+		}
+	}
+}
+
+// TestRenderHAProxyRoutes runs haproxy on the rendered file in a namespace
+// of the test's own, where every planned address sits on lo and the test
+// plays each node: API servers answer /readyz over TLS, the MCS and the
+// routers name themselves. It checks that the file does what the plan says:
+// 6443 reaches the masters (TLS passed through), never the backup
+// bootstrap while a master is up, and an API server failing /readyz leaves
+// the pool within 30 s; 22623 reaches the control plane; 80 and 443 reach
+// the routers (masters here, the plan has no workers).
+func TestRenderHAProxyRoutes(t *testing.T) {
+	p := mustPlan(t, compactSpec(), false)
+	// cp-10's API server turns unready mid-test: the /readyz check must
+	// take it out of the pool within 30 s (docs), the others must stay.
+	var cp10Down atomic.Bool
+	lab := startHAProxyLab(t, p, func(string, string) bool { return false },
+		func(node string) bool { return node == "cp-10" && cp10Down.Load() })
+	seen := lab.seen
+	names := func(m map[string]int) string { return nodeNames(p, m) }
 	masters := "cp-1 cp-2 cp-10"
 	if got := names(seen("https://"+p.API.String()+":6443/", 9)); got != masters {
 		t.Errorf("6443 reached %q, want the masters %q (bootstrap is a backup)", got, masters)
