@@ -154,6 +154,8 @@ type Plan struct {
 	LeaseTime time.Duration
 	TTL       time.Duration
 	Serial    uint32
+
+	spec PlanSpec // normalized, for Spec
 }
 
 // NewPlan validates spec, assigns addresses to nodes without one and returns
@@ -195,7 +197,25 @@ func NewPlan(spec PlanSpec) (*Plan, error) {
 		nodes[i].FQDN = nodes[i].Name + "." + p.Domain
 	}
 	p.Nodes = nodes
+	p.spec = s
 	return p, nil
+}
+
+// Spec returns a spec that rebuilds this plan exactly: defaults filled in,
+// every node's address pinned, nodes in plan order. Persist it (JSON or
+// YAML) to keep addresses fixed across runs and later scale-outs; after
+// WithoutBootstrap it lacks the bootstrap and carries the bumped serial.
+func (p *Plan) Spec() PlanSpec {
+	s := p.spec
+	s.DNSServers = append([]netip.Addr(nil), s.DNSServers...)
+	s.UpstreamDNS = append([]netip.Addr(nil), s.UpstreamDNS...)
+	s.Reserved = append([]netip.Addr(nil), s.Reserved...)
+	s.Serial = p.Serial
+	s.Nodes = make([]NodeSpec, len(p.Nodes))
+	for i, n := range p.Nodes {
+		s.Nodes[i] = NodeSpec{Name: n.Name, Role: n.Role, MAC: n.MAC.String(), IP: n.IP}
+	}
+	return s
 }
 
 // Validate reports whether NewPlan would accept the spec, with the same

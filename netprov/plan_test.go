@@ -1,6 +1,7 @@
 package netprov
 
 import (
+	"encoding/json"
 	"net/netip"
 	"strings"
 	"testing"
@@ -259,5 +260,40 @@ func TestReservations(t *testing.T) {
 	rs[0].MAC[0] = 0xff
 	if p.DNSServers[0] != netip.MustParseAddr("10.0.5.66") || p.Nodes[0].MAC[0] != 0x52 {
 		t.Error("Reservations shares memory with the plan")
+	}
+}
+
+// Spec rebuilds the same plan, with every address pinned, also after
+// WithoutBootstrap, and survives JSON.
+func TestSpecRoundTrip(t *testing.T) {
+	for _, drop := range []bool{false, true} {
+		p := mustPlan(t, compactSpec(), drop)
+		s := p.Spec()
+		for _, n := range s.Nodes {
+			if !n.IP.IsValid() {
+				t.Fatalf("%s not pinned", n.Name)
+			}
+		}
+		b, err := json.Marshal(s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var back PlanSpec
+		if err := json.Unmarshal(b, &back); err != nil {
+			t.Fatal(err)
+		}
+		q := mustPlan(t, back, false)
+		if q.Serial != p.Serial || len(q.Nodes) != len(p.Nodes) {
+			t.Fatalf("drop=%v: serial %d/%d nodes %d/%d", drop, q.Serial, p.Serial, len(q.Nodes), len(p.Nodes))
+		}
+		for i := range p.Nodes {
+			a, b := p.Nodes[i], q.Nodes[i]
+			if a.Name != b.Name || a.IP != b.IP || a.MAC.String() != b.MAC.String() || a.Role != b.Role {
+				t.Errorf("node %d: %+v vs %+v", i, a, b)
+			}
+		}
+		if string(p.RenderDnsmasq()) != string(q.RenderDnsmasq()) || string(p.RenderHAProxy()) != string(q.RenderHAProxy()) {
+			t.Error("rebuilt plan renders differently")
+		}
 	}
 }

@@ -202,7 +202,7 @@ func TestRenderHAProxyRoutes(t *testing.T) {
 	// the backup bootstrap would show up here).
 	// Let every check reach full health first (haproxy starts a server at
 	// the edge of UP, where one failure drops it), so what is measured is
-	// the steady-state fall the docs ask for: rise+fall-1 checks at 5 s.
+	// the steady-state fall the docs ask for: 3 failed checks at 5 s.
 	if testing.Short() {
 		t.Log("-short: not waiting 15-30 s for the /readyz fall")
 	} else {
