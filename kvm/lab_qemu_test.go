@@ -39,7 +39,7 @@ func TestLabQEMUDomainOnOverlay(t *testing.T) {
 	if err := c.EnsureDirPool(ctx, pool, filepath.Join(dir, "pool")); err != nil {
 		t.Fatalf("EnsureDirPool: %v", err)
 	}
-	t.Cleanup(func() { c.RemovePool(bg, pool) })
+	t.Cleanup(func() { c.DeletePool(bg, pool) })
 	if err := c.EnsureDirPool(ctx, pool, filepath.Join(dir, "pool")); err != nil {
 		t.Fatalf("EnsureDirPool again: %v", err)
 	}

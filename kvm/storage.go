@@ -467,25 +467,3 @@ func (c *Client) undoVolumes(vols []libvirt.StorageVol) {
 		c.undo("delete volume "+v.Name, func(ctx context.Context) error { return c.deleteVol(ctx, v) })
 	}
 }
-
-// RemovePool stops and undefines a pool, leaving its directory and files
-// in place; a missing pool is not an error.
-func (c *Client) RemovePool(ctx context.Context, name string) error {
-	p, err := c.lookupPool(ctx, name)
-	if errors.Is(err, ErrNotFound) {
-		return nil
-	}
-	if err != nil {
-		return err
-	}
-	active, err := call(ctx, c, fmt.Sprintf("check pool %q", name), func(l Libvirt) (int32, error) { return l.StoragePoolIsActive(p) })
-	if err != nil {
-		return err
-	}
-	if active != 0 {
-		if err := call0(ctx, c, fmt.Sprintf("stop pool %q", name), func(l Libvirt) error { return l.StoragePoolDestroy(p) }); err != nil {
-			return err
-		}
-	}
-	return call0(ctx, c, fmt.Sprintf("undefine pool %q", name), func(l Libvirt) error { return l.StoragePoolUndefine(p) })
-}
