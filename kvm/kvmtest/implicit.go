@@ -15,6 +15,8 @@ import (
 // assignAddresses completes a parsed definition the way virDomainDefPostParse
 // does for the QEMU driver, then assigns every address.
 func assignAddresses(def *libvirtxml.Domain) error {
+	sortDisks(def)
+	assignControllerIndexes(def)
 	if err := addDefaultDevices(def); err != nil {
 		return err
 	}
@@ -32,6 +34,77 @@ func assignAddresses(def *libvirtxml.Domain) error {
 }
 
 func uptr(v uint) *uint { return &v }
+
+// diskBus is the disk's bus, defaulted from the target name as the parser
+// does.
+func diskBus(d *libvirtxml.DomainDisk) string {
+	if d.Target == nil {
+		return ""
+	}
+	if d.Target.Bus != "" {
+		return d.Target.Bus
+	}
+	switch {
+	case strings.HasPrefix(d.Target.Dev, "vd"):
+		return "virtio"
+	case strings.HasPrefix(d.Target.Dev, "sd"):
+		return "scsi"
+	case strings.HasPrefix(d.Target.Dev, "hd"):
+		return "ide"
+	case strings.HasPrefix(d.Target.Dev, "fd"):
+		return "fdc"
+	}
+	return ""
+}
+
+// sortDisks puts the disks in the order the parser stores them
+// (virDomainDiskInsert): disks on one bus sorted by target name, buses in
+// order of first appearance. Virtio disks get PCI slots in this order, so
+// vda is before vdb whatever the XML says.
+func sortDisks(def *libvirtxml.Domain) {
+	idx := func(d *libvirtxml.DomainDisk) int {
+		if d.Target == nil {
+			return -1
+		}
+		i, ok := diskIndex(d.Target.Dev)
+		if !ok {
+			return -1
+		}
+		return i
+	}
+	var out []libvirtxml.DomainDisk
+	for _, d := range def.Devices.Disks {
+		at := -1
+		for i := len(out) - 1; i >= 0; i-- {
+			if diskBus(&out[i]) != diskBus(&d) {
+				continue
+			}
+			if idx(&out[i]) > idx(&d) {
+				at = i
+			} else if at == -1 {
+				at = i + 1
+			}
+		}
+		if at < 0 || at >= len(out) {
+			out = append(out, d)
+			continue
+		}
+		out = append(out[:at], append([]libvirtxml.DomainDisk{d}, out[at:]...)...)
+	}
+	def.Devices.Disks = out
+}
+
+// assignControllerIndexes numbers controllers without an index, per type,
+// before any default controller is considered (so <controller type='usb'
+// model='none'/> is USB controller 0 and no default one is added).
+func assignControllerIndexes(def *libvirtxml.Domain) {
+	for i := range def.Devices.Controllers {
+		c := &def.Devices.Controllers[i]
+		if c.Index == nil {
+			c.Index = uptr(nextControllerIndex(def, c.Type, c))
+		}
+	}
+}
 
 // addDefaultDevices is qemuDomainDefAddDefaultDevices for x86 pc/q35: the
 // USB controller, q35's SATA controller, the PCI root and the balloon.
@@ -85,9 +158,6 @@ func devicePostParse(def *libvirtxml.Domain) {
 	q35 := isQ35(def)
 	for i := range dl.Controllers {
 		c := &dl.Controllers[i]
-		if c.Index == nil {
-			c.Index = uptr(nextControllerIndex(def, c.Type, c))
-		}
 		switch c.Type {
 		case "usb":
 			if c.Model == "" {
@@ -180,20 +250,8 @@ func assignDriveAddresses(def *libvirtxml.Domain) error {
 		if d.Target == nil || d.Address != nil {
 			continue
 		}
-		bus := d.Target.Bus
-		if bus == "" {
-			switch {
-			case strings.HasPrefix(d.Target.Dev, "vd"):
-				bus = "virtio"
-			case strings.HasPrefix(d.Target.Dev, "sd"):
-				bus = "scsi"
-			case strings.HasPrefix(d.Target.Dev, "hd"):
-				bus = "ide"
-			case strings.HasPrefix(d.Target.Dev, "fd"):
-				bus = "fdc"
-			}
-			d.Target.Bus = bus
-		}
+		bus := diskBus(d)
+		d.Target.Bus = bus
 		idx, ok := diskIndex(d.Target.Dev)
 		if !ok {
 			if bus == "virtio" {
