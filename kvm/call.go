@@ -47,3 +47,9 @@ func call0(ctx context.Context, c *Client, op string, fn func(Libvirt) error) er
 	_, err := call(ctx, c, op, func(l Libvirt) (struct{}, error) { return struct{}{}, fn(l) })
 	return err
 }
+
+// needResults is the NeedResults argument of libvirt's list calls. On the
+// wire it is a yes/no flag (the daemon passes a list pointer when it is
+// non-zero) and go-libvirt's own helpers send 1; the largest value also
+// keeps implementations that read it as a limit returning everything.
+const needResults = 1<<31 - 1

@@ -355,7 +355,7 @@ func (c *Client) Labels(ctx context.Context, name string) (map[string]string, er
 // name. Domains not defined by okvm are never listed.
 func (c *Client) ListDomains(ctx context.Context, selector map[string]string) ([]DomainInfo, error) {
 	doms, err := call(ctx, c, "list domains", func(l Libvirt) ([]libvirt.Domain, error) {
-		d, _, err := l.ConnectListAllDomains(1, 0)
+		d, _, err := l.ConnectListAllDomains(needResults, 0)
 		return d, err
 	})
 	if err != nil {

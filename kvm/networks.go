@@ -342,7 +342,7 @@ func (c *Client) leases(ctx context.Context, n libvirt.Network, mac string) ([]L
 		m = libvirt.OptString{mac}
 	}
 	ls, err := call(ctx, c, fmt.Sprintf("list leases of network %q", n.Name), func(l Libvirt) ([]libvirt.NetworkDhcpLease, error) {
-		ls, _, err := l.NetworkGetDhcpLeases(n, m, 1, 0)
+		ls, _, err := l.NetworkGetDhcpLeases(n, m, needResults, 0)
 		return ls, err
 	})
 	if err != nil {

@@ -330,7 +330,7 @@ func (c *Client) ListVolumes(ctx context.Context, pool string) ([]Volume, error)
 		return nil, err
 	}
 	vols, err := call(ctx, c, fmt.Sprintf("list volumes of pool %q", pool), func(l Libvirt) ([]libvirt.StorageVol, error) {
-		v, _, err := l.StoragePoolListAllVolumes(p, 1, 0)
+		v, _, err := l.StoragePoolListAllVolumes(p, needResults, 0)
 		return v, err
 	})
 	if err != nil {
