@@ -27,8 +27,11 @@
 // dnsmasq, production on the corporate BIND) changes no address or name.
 // Each renderer's output is checked by the program that reads it
 // (named-checkzone, named-checkconf, dnsmasq --test, kea-dhcp4 -t, dhcpd -t,
-// haproxy -c), dnsmasq is run on the output and queried with dig, and the
-// libvirt network is started in a real libvirtd and queried the same way.
+// haproxy -c) and, in test-made network namespaces, run: dnsmasq answers
+// dig; dnsmasq, Kea and dhcpd hand ISC dhclient its reserved lease across a
+// veth; haproxy routes to the right pools and drops an API server failing
+// /readyz within 30 s. The libvirt network is started in a real libvirtd
+// and its dnsmasq queried with dig.
 //
 // # Planning
 //
