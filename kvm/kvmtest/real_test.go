@@ -1,6 +1,7 @@
 package kvmtest
 
 import (
+	"fmt"
 	"net/url"
 	"os"
 	"testing"
@@ -55,4 +56,32 @@ func TestConformanceQEMU(t *testing.T) {
 		Caps:       []Capability{CapStartDomains, CapPCIAddressing, CapNetworks, CapUnknownNetworkAtStart, CapPools, CapVolumeUpload, CapDriverSemantics},
 		ReadVolume: os.ReadFile,
 	})
+}
+
+// BenchmarkDefineQEMU is BenchmarkDefine against the lab's QEMU driver,
+// for scale: the fake is meant to be much cheaper than the real thing.
+func BenchmarkDefineQEMU(b *testing.B) {
+	sock := labtest.Socket(b)
+	u, _ := url.Parse("qemu+unix:///system")
+	u.RawQuery = url.Values{"socket": {sock}}.Encode()
+	c, err := libvirt.ConnectToURI(u)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer c.Disconnect()
+	disks := "<disk type='file' device='disk'><source file='/v/a'/><target dev='vda' bus='virtio'/></disk>" +
+		"<disk type='file' device='disk'><source file='/v/b'/><target dev='vdb' bus='virtio'/></disk>"
+	nics := ""
+	for i := 0; i < 4; i++ {
+		nics += nicXML("okd", "")
+	}
+	for i := 0; b.Loop(); i++ {
+		d, err := c.DomainDefineXMLFlags(tinyDomainXML(fmt.Sprintf("ktbench-%d", i), "q35", nics+disks), 0)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if err := c.DomainUndefineFlags(d, 0); err != nil {
+			b.Fatal(err)
+		}
+	}
 }
