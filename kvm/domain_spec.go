@@ -25,10 +25,11 @@ type DomainSpec struct {
 	MemoryMiB uint `json:"memoryMiB" yaml:"memoryMiB"`
 	// VCPUs is the number of virtual CPUs (required).
 	VCPUs uint `json:"vcpus" yaml:"vcpus"`
-	// CPUMode is host-passthrough, host-model, custom (with CPUModel) or
-	// custom-default (no <cpu>: the hypervisor's default model). Default:
-	// host-passthrough for kvm domains, custom-default for qemu (TCG cannot
-	// pass the host CPU through).
+	// CPUMode is host-passthrough, host-model, maximum (every feature the
+	// accelerator can offer), custom (with CPUModel) or custom-default (no
+	// <cpu>: QEMU's default qemu64, which lacks x86-64-v2 and so cannot run
+	// SCOS/RHEL 9). Default: host-passthrough for kvm domains, maximum for
+	// qemu (TCG cannot pass the host CPU through).
 	CPUMode  string `json:"cpuMode,omitempty" yaml:"cpuMode,omitempty"`
 	CPUModel string `json:"cpuModel,omitempty" yaml:"cpuModel,omitempty"`
 	// Machine is q35 (default) or pc.
@@ -251,7 +252,7 @@ func (s DomainSpec) validate(n DomainSpec) error {
 		return fieldErr("vcpus", s.VCPUs, "must be > 0")
 	}
 	switch s.CPUMode {
-	case "", "host-passthrough", "host-model", "custom-default":
+	case "", "host-passthrough", "host-model", "maximum", "custom-default":
 		if s.CPUModel != "" {
 			return fieldErr("cpuModel", s.CPUModel, "only valid with cpuMode custom")
 		}
@@ -260,7 +261,7 @@ func (s DomainSpec) validate(n DomainSpec) error {
 			return fieldErr("cpuModel", s.CPUModel, "cpuMode custom needs a model (e.g. Nehalem, Skylake-Server)")
 		}
 	default:
-		return fieldErr("cpuMode", s.CPUMode, "want host-passthrough, host-model, custom or custom-default")
+		return fieldErr("cpuMode", s.CPUMode, "want host-passthrough, host-model, maximum, custom or custom-default")
 	}
 	switch n.Machine {
 	case "q35", "pc":

@@ -102,10 +102,13 @@ func buildDomain(n DomainSpec, hash string) (*libvirtxml.Domain, error) {
 	case mode == "custom":
 		d.CPU = &libvirtxml.DomainCPU{Mode: "custom", Match: "exact", Check: "none",
 			Model: &libvirtxml.DomainCPUModel{Value: n.CPUModel, Fallback: "forbid"}}
-	case mode == "host-passthrough", mode == "host-model":
+	case mode == "host-passthrough", mode == "host-model", mode == "maximum":
 		d.CPU = &libvirtxml.DomainCPU{Mode: mode}
 	case mode == "" && n.Type == "kvm":
 		d.CPU = &libvirtxml.DomainCPU{Mode: "host-passthrough"}
+	case mode == "":
+		// TCG: -cpu max has x86-64-v2 (and more), which SCOS needs.
+		d.CPU = &libvirtxml.DomainCPU{Mode: "maximum", Check: "none"}
 	}
 	if n.Ignition != nil {
 		e := libvirtxml.DomainSysInfoEntry{Name: IgnitionFWCfgName, Value: n.Ignition.Value, File: n.Ignition.File}

@@ -190,9 +190,14 @@ func TestCPUDefaultsByType(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if d.CPU != nil {
-		t.Errorf("TCG domain got <cpu mode=%q>; host-passthrough does not work without KVM", d.CPU.Mode)
+	if d.CPU == nil || d.CPU.Mode != "maximum" {
+		t.Errorf("TCG domain CPU = %+v, want maximum (host-passthrough needs KVM, qemu64 lacks x86-64-v2)", d.CPU)
 	}
+	s.CPUMode = "custom-default"
+	if d, _ = s.Domain(); d.CPU != nil {
+		t.Errorf("custom-default got <cpu mode=%q>, want none", d.CPU.Mode)
+	}
+	s.CPUMode = ""
 	s.Type = "kvm"
 	if d, _ = s.Domain(); d.CPU == nil || d.CPU.Mode != "host-passthrough" {
 		t.Errorf("kvm domain CPU = %+v, want host-passthrough", d.CPU)

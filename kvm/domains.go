@@ -270,8 +270,8 @@ func (c *Client) Shutdown(ctx context.Context, name string) error {
 		}
 	}()
 	err = c.WaitForState(wctx, name, StateShutoff)
-	if err == nil || ctx.Err() != nil {
-		return err
+	if err == nil || ctx.Err() != nil || wctx.Err() == nil {
+		return err // done, the caller gave up, or a failure other than the timeout
 	}
 	c.log.Warn("kvm: graceful shutdown timed out; destroying", "domain", name, "timeout", c.opts.shutdownTimeout)
 	return c.Destroy(ctx, name)

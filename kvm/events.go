@@ -201,6 +201,12 @@ func (h *hub) ensureStream(ctx context.Context, l Libvirt) error {
 func (h *hub) forward(l Libvirt, ch <-chan libvirt.DomainEventLifecycleMsg) {
 	defer h.wg.Done()
 	defer func() {
+		// go-libvirt's event goroutine sends without a select: keep reading
+		// until it closes the channel so it cannot block forever.
+		go func() {
+			for range ch {
+			}
+		}()
 		h.mu.Lock()
 		if h.streamConn == l {
 			h.streamConn = nil
