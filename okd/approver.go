@@ -62,6 +62,7 @@ type Approver struct {
 	firstSeen    map[string]time.Time
 	approvedBoot map[string]time.Time // node → CreatedAt of the boot whose client CSR okvm approved
 	last         map[string]string    // CSR → last decision, so a relist does not repeat it
+	capped       bool                 // a CSR was held back by the pending cap since the last deletion
 }
 
 // NewApprover returns an approver for client with the given allow-list.
@@ -224,6 +225,9 @@ func (a *Approver) process(ctx context.Context, name string) {
 
 	d := Decision{CSR: name, Kind: kind}
 	if limit := len(expected) + a.cfg.maxPending; pending > limit {
+		a.mu.Lock()
+		a.capped = true
+		a.mu.Unlock()
 		a.decide(d, "", csrReject(CSRCheckPendingCap, "%d CSRs pending, more than %d (allow-list %d + %d): refusing to act", pending, limit, len(expected), a.cfg.maxPending))
 		return
 	}

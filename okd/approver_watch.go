@@ -26,12 +26,19 @@ func (a *Approver) observe(c *certv1.CertificateSigningRequest) {
 	a.mu.Unlock()
 }
 
+// forget drops a deleted CSR. If the pending cap held work back, the CSRs
+// it held are judged again: the deletion may have brought pending under it.
 func (a *Approver) forget(name string) {
 	a.mu.Lock()
 	delete(a.store, name)
 	delete(a.firstSeen, name)
 	delete(a.last, name)
+	capped := a.capped
+	a.capped = false
 	a.mu.Unlock()
+	if capped {
+		a.requeuePending()
+	}
 }
 
 // syncCSRs keeps a.store current: list, watch from the list's
