@@ -128,8 +128,8 @@ func (l *Lifecycle) nodeIgnition(n *NodeState, prefixBits int) ([]byte, error) {
 		net.DNS = append(net.DNS, ps.Gateway)
 	}
 	patches := []ignition.Patch{ignition.Hostname{Name: n.FQDN}, net}
-	if l.spec.SSHKey != "" {
-		patches = append(patches, ignition.SSHKeys{Keys: []string{l.spec.SSHKey}})
+	if key := strings.TrimSpace(l.spec.SSHKey); key != "" {
+		patches = append(patches, ignition.SSHKeys{Keys: []string{key}})
 	}
 	res, err := ignition.PatchConfig(raw, patches)
 	if err != nil {

@@ -123,6 +123,8 @@ func Restore(conn kvm.Libvirt, s *Snapshot) error {
 		if err != nil {
 			return fmt.Errorf("fakeworld: restore pool: %w", err)
 		}
+		// Build is what creates a dir pool's directory; it may exist already.
+		_ = conn.StoragePoolBuild(pool, 0)
 		if p.Active {
 			if err := conn.StoragePoolCreate(pool, 0); err != nil {
 				return fmt.Errorf("fakeworld: restore pool: %w", err)

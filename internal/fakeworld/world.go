@@ -71,6 +71,7 @@ type World struct {
 	mu              sync.Mutex
 	booted          map[string]string // node name → role, once its kubelet booted
 	bootstrapAlive  bool
+	apiSignal       bool
 	bootstrapSignal bool
 	installSignal   bool
 }
@@ -146,6 +147,10 @@ func (w *World) rescan(ctx context.Context) {
 		}
 		if info.Role == "bootstrap" {
 			alive = true
+			// The bootstrap's kube-apiserver answers once its VM runs.
+			if d.Active {
+				w.apiUp()
+			}
 			continue
 		}
 		if !d.Active {
@@ -182,6 +187,19 @@ func (w *World) boot(ctx context.Context, info NodeInfo) {
 	if err := w.Sim.BootNode(ctx, info.Name); err != nil && !errors.Is(err, context.Canceled) {
 		w.log.Warn("fakeworld: boot node", "node", info.Name, "err", err)
 	}
+}
+
+func (w *World) apiUp() {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.apiSignal {
+		return
+	}
+	if err := okdtest.Signal(w.cfg.InstallDir, okdtest.SignalAPIUp, ""); err != nil {
+		w.log.Warn("fakeworld: signal", "err", err)
+		return
+	}
+	w.apiSignal = true
 }
 
 // approveWhileBootstrap is the bootstrap node's approve-csr.sh: it approves
