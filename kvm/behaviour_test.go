@@ -422,3 +422,63 @@ func TestUploadAndVolumes(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+func TestDomainTypeFromCapabilities(t *testing.T) {
+	spec := kvm.DomainSpec{Name: "ty", MemoryMiB: 64, VCPUs: 1}
+	for _, tc := range []struct {
+		name  string
+		fopts []kvmtest.Option
+		opts  []kvm.Option
+		want  string
+	}{
+		{"host without kvm", nil, nil, "qemu"},
+		{"host with kvm", []kvmtest.Option{kvmtest.WithKVM()}, nil, "kvm"},
+		{"forced", []kvmtest.Option{kvmtest.WithKVM()}, []kvm.Option{kvm.WithDomainType("qemu")}, "qemu"},
+	} {
+		c, _ := fakeClient(t, tc.fopts, tc.opts...)
+		d, err := c.Define(testCtx(t), spec)
+		if err != nil {
+			t.Fatalf("%s: %v", tc.name, err)
+		}
+		if d.Type != tc.want {
+			t.Errorf("%s: domain type %s, want %s", tc.name, d.Type, tc.want)
+		}
+	}
+}
+
+func TestHostUpdatesOnInactiveNetworkGoToConfig(t *testing.T) {
+	c, _ := fakeClient(t, nil)
+	ctx := testCtx(t)
+	spec := kvm.NetworkSpec{Name: "cold", CIDR: "10.5.0.0/24", Mode: "isolated"}
+	if err := c.DefineNetwork(ctx, spec); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.SetDHCPHost(ctx, "cold", kvm.DHCPHost{MAC: "52:54:00:00:00:01", IP: "10.5.0.10"}); err != nil {
+		t.Fatalf("reservation on an inactive network: %v", err)
+	}
+	if err := c.SetDNSHost(ctx, "cold", kvm.DNSHost{IP: "10.5.0.10", Hostnames: []string{"a.cold.test"}}); err != nil {
+		t.Fatalf("DNS host on an inactive network: %v", err)
+	}
+	if err := c.SetDNSHost(ctx, "cold", kvm.DNSHost{IP: "10.5.0.10", Hostnames: []string{"b.cold.test"}}); err != nil {
+		t.Fatalf("replacing a DNS host: %v", err)
+	}
+	if err := c.StartNetwork(ctx, "cold"); err != nil {
+		t.Fatal(err)
+	}
+	x, err := c.NetworkXML(ctx, "cold")
+	if err != nil {
+		t.Fatal(err)
+	}
+	hosts, _ := c.DHCPHosts(ctx, "cold")
+	if len(hosts) != 1 || hosts[0].IP != "10.5.0.10" {
+		t.Errorf("reservations after start = %+v", hosts)
+	}
+	if x.DNS == nil || len(x.DNS.Host) != 1 || x.DNS.Host[0].Hostnames[0].Hostname != "b.cold.test" {
+		t.Errorf("DNS hosts after start = %+v", x.DNS)
+	}
+	// A changed spec on the active network is refused, not half-applied.
+	spec.Domain = "cold.test"
+	if err := c.DefineNetwork(ctx, spec); !errors.Is(err, kvm.ErrConflict) {
+		t.Fatalf("changed spec on an active network: %v, want ErrConflict", err)
+	}
+}

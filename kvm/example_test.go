@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/okvm/okvm/kvm"
+	"github.com/okvm/okvm/kvm/kvmtest"
 	"libvirt.org/go/libvirtxml"
 )
 
@@ -73,4 +74,41 @@ func ExampleDial() {
 	for _, d := range doms {
 		fmt.Println(d.Name, d.Active)
 	}
+}
+
+// Define, start and wait for an address, on kvmtest's in-memory libvirtd
+// (the same code runs against qemu:///system).
+func ExampleClient_Define() {
+	ctx := context.Background()
+	fake := kvmtest.New()
+	c, err := kvm.NewClient(ctx, fake.Dialer())
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer c.Close()
+	net := kvm.NetworkSpec{Name: "okd", CIDR: "192.168.126.0/24",
+		Reservations: []kvm.DHCPHost{{MAC: kvm.NICMAC("bootstrap", 0), IP: "192.168.126.10", Name: "bootstrap"}}}
+	if err := c.DefineNetwork(ctx, net); err != nil {
+		log.Fatal(err)
+	}
+	if err := c.StartNetwork(ctx, "okd"); err != nil {
+		log.Fatal(err)
+	}
+	spec := kvm.DomainSpec{Name: "bootstrap", MemoryMiB: 16384, VCPUs: 4,
+		Disks: []kvm.DiskSpec{{Path: "/var/lib/okvm/bootstrap.qcow2", BootOrder: 1}},
+		NICs:  []kvm.NICSpec{{Network: "okd"}}}
+	d, err := c.Define(ctx, spec)
+	if err != nil {
+		log.Fatal(err)
+	}
+	if err := c.Start(ctx, "bootstrap"); err != nil {
+		log.Fatal(err)
+	}
+	ip, err := c.WaitForIP(ctx, "bootstrap", "")
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println(d.Name, d.Type, d.OS.Type.Machine, ip)
+	// Output:
+	// bootstrap qemu pc-q35-7.2 192.168.126.10
 }
