@@ -21,14 +21,14 @@ import (
 type Step string
 
 const (
-	StepPlan              Step = "plan"               // machines, MACs, addresses
-	StepInstallConfig     Step = "install-config"     // install-config.yaml
-	StepManifests         Step = "manifests"          // create manifests + UPI patch
-	StepIgnitionConfigs   Step = "ignition-configs"   // create ignition-configs
-	StepDeadline          Step = "deadline"           // read the certificate deadline
-	StepNetwork           Step = "network"            // DNS, DHCP, the libvirt network
-	StepImage             Step = "image"              // pool + base image
-	StepControlPlane      Step = "control-plane"      // define bootstrap + masters, per-node Ignition
+	StepPlan              Step = "plan"             // machines, MACs, addresses
+	StepInstallConfig     Step = "install-config"   // install-config.yaml
+	StepManifests         Step = "manifests"        // create manifests + UPI patch
+	StepIgnitionConfigs   Step = "ignition-configs" // create ignition-configs
+	StepDeadline          Step = "deadline"         // read the certificate deadline
+	StepNetwork           Step = "network"          // DNS, DHCP, the libvirt network
+	StepImage             Step = "image"            // pool + base image
+	StepControlPlane      Step = "control-plane"    // define bootstrap + masters, per-node Ignition
 	StepStartControlPlane Step = "start-control-plane"
 	StepBootstrapComplete Step = "bootstrap-complete"
 	StepRemoveBootstrap   Step = "remove-bootstrap" // LB, DNS, DHCP, VM, overlay
