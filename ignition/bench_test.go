@@ -2,11 +2,14 @@ package ignition_test
 
 import (
 	"bytes"
+	"encoding/json"
 	"net/netip"
 	"os/exec"
 	"syscall"
 	"testing"
 	"time"
+
+	t32 "github.com/coreos/ignition/v2/config/v3_2/types"
 
 	"github.com/okvm/okvm/ignition"
 	"github.com/okvm/okvm/ignition/ignitiontest"
@@ -92,4 +95,21 @@ func BenchmarkPatchBootstrapJQ(b *testing.B) {
 		cpu += cmd.ProcessState.UserTime() + cmd.ProcessState.SystemTime()
 	}
 	b.ReportMetric(float64(cpu)/float64(b.N)/1e6, "cpu-ms/op")
+}
+
+// BenchmarkJSONDecodeReference is one encoding/json decode of the same
+// config into Ignition's 3.2 types: a yardstick for the machine, so the
+// patch figure can be read as "N decodes" on a loaded or slow host.
+func BenchmarkJSONDecodeReference(b *testing.B) {
+	raw := benchBootstrap(b)
+	b.SetBytes(int64(len(raw)))
+	b.ResetTimer()
+	cpu0 := processCPU()
+	for b.Loop() {
+		var c t32.Config
+		if err := json.Unmarshal(raw, &c); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(processCPU()-cpu0)/float64(b.N)/1e6, "cpu-ms/op")
 }

@@ -53,50 +53,56 @@ func fastParse[T any](raw []byte, validate func(any) report.Report) (t35.Config,
 	if _, err := dec.Token(); err != io.EOF {
 		return t35.Config{}, nil, false
 	}
-	cfg := liftTo35(typed)
-	view := cfg
-	view.Storage.Files = make([]t35.File, len(cfg.Storage.Files))
-	for i, f := range cfg.Storage.Files {
-		if !checkedSource(&f.Contents) {
+	// The validator's copy: the same typed config with the file sources
+	// already checked by dataURLValid replaced by "data:,". Done on the
+	// version's own types by field name (Storage.Files[].Contents.Source,
+	// .Append[].Source exist in every 3.x), so no extra conversion pass.
+	tv := typed
+	files := reflect.ValueOf(&tv).Elem().FieldByName("Storage").FieldByName("Files")
+	clone := reflect.MakeSlice(files.Type(), files.Len(), files.Len())
+	reflect.Copy(clone, files)
+	for i := 0; i < clone.Len(); i++ {
+		f := clone.Index(i)
+		if !checkSource(f.FieldByName("Contents").FieldByName("Source")) {
 			return t35.Config{}, nil, false
 		}
-		if len(f.Append) > 0 {
-			f.Append = append([]t35.Resource(nil), f.Append...)
-			for j := range f.Append {
-				if !checkedSource(&f.Append[j]) {
+		if app := f.FieldByName("Append"); app.IsValid() && app.Len() > 0 {
+			ac := reflect.MakeSlice(app.Type(), app.Len(), app.Len())
+			reflect.Copy(ac, app)
+			for j := 0; j < ac.Len(); j++ {
+				if !checkSource(ac.Index(j).FieldByName("Source")) {
 					return t35.Config{}, nil, false
 				}
 			}
+			app.Set(ac)
 		}
-		view.Storage.Files[i] = f
 	}
-	var tv T
-	tvv := reflect.ValueOf(&tv).Elem()
-	if err := convert(tvv, reflect.ValueOf(&view).Elem(), "$"); err != nil {
-		return t35.Config{}, nil, false
-	}
-	version := reflect.ValueOf(&typed).Elem().FieldByName("Ignition").FieldByName("Version")
-	tvv.FieldByName("Ignition").FieldByName("Version").Set(version)
+	files.Set(clone)
 	rpt := validate(&tv)
 	if rpt.IsFatal() {
 		return t35.Config{}, nil, false
 	}
 	ps, _ := problems(rpt, false)
-	return cfg, ps, true
+	return liftTo35(typed), ps, true
 }
 
 var emptyDataURL = "data:,"
 
-// checkedSource replaces a valid data URL source with "data:," (in the
-// validator's copy) and reports false for an invalid one.
-func checkedSource(r *t35.Resource) bool {
-	if r.Source == nil || !strings.HasPrefix(*r.Source, "data:") {
-		return true // not a data URL: Ignition's validator checks it
+// checkSource takes a *string source field of a copy meant for the
+// validator: a valid data URL is replaced by "data:,", an invalid one
+// reports false, anything else is left for Ignition's validator.
+func checkSource(src reflect.Value) bool {
+	if src.Kind() != reflect.Pointer || src.IsNil() {
+		return true
 	}
-	if !dataURLValid(*r.Source) {
+	s := src.Elem().String()
+	if !strings.HasPrefix(s, "data:") {
+		return true
+	}
+	if !dataURLValid(s) {
 		return false
 	}
-	r.Source = &emptyDataURL
+	src.Set(reflect.ValueOf(&emptyDataURL))
 	return true
 }
 

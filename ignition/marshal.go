@@ -52,7 +52,7 @@ func (c *Config) Marshal() (*Result, error) {
 			}
 		}
 		var buf bytes.Buffer
-		buf.Grow(64 << 10)
+		buf.Grow(c.rawSize + c.rawSize/8 + 4<<10) // patches add a little; avoid regrowing
 		enc := json.NewEncoder(&buf)
 		// No HTML escaping: unit files are full of "&&" and "<"; escaping is
 		// legal JSON but makes the output needlessly hard to read.

@@ -21,6 +21,7 @@ type Config struct {
 	warnings []Problem
 	opts     options
 	touched  map[string]bool // file paths patches wrote (validated again on output)
+	rawSize  int             // input size, to size the output buffer
 }
 
 // Parse parses and validates an Ignition 3.0–3.5 config with Ignition's own
@@ -44,7 +45,7 @@ func Parse(raw []byte, opts ...Option) (*Config, error) {
 		if cfg, ps, ok := specs[i].fast(raw); ok {
 			o.log.Debug("ignition: parsed config", "version", version, "bytes", len(raw),
 				"files", len(cfg.Storage.Files), "units", len(cfg.Systemd.Units), "warnings", len(ps))
-			return &Config{version: version, cfg: cfg, warnings: ps, opts: o}, nil
+			return &Config{version: version, cfg: cfg, warnings: ps, opts: o, rawSize: len(raw)}, nil
 		}
 	}
 	cfg, rpt, err := specs[i].parse(raw)
@@ -71,7 +72,7 @@ func Parse(raw []byte, opts ...Option) (*Config, error) {
 	}
 	o.log.Debug("ignition: parsed config", "version", version, "bytes", len(raw),
 		"files", len(cfg.Storage.Files), "units", len(cfg.Systemd.Units), "warnings", len(ps))
-	return &Config{version: version, cfg: cfg, warnings: ps, opts: o}, nil
+	return &Config{version: version, cfg: cfg, warnings: ps, opts: o, rawSize: len(raw)}, nil
 }
 
 // sniffVersion reads ignition.version with a streaming decoder that stops
