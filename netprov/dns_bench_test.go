@@ -96,9 +96,12 @@ func zonesFromHosts(path, origin, wildcard string) ([]netprov.Zone, error) {
 		if err != nil || !ip.Is4() {
 			return nil, fmt.Errorf("%s: bad address %q", path, fields[0])
 		}
-		for _, name := range fields[1:] {
+		for i, name := range fields[1:] {
 			fqdn := dns.Fqdn(name)
 			fwd.Records = append(fwd.Records, &dns.A{Hdr: dns.RR_Header{Name: fqdn, Rrtype: dns.TypeA, Class: dns.ClassINET, Ttl: 0}, A: ip.AsSlice()})
+			if i > 0 {
+				continue // like dnsmasq: the first name on a line is the one PTR returns
+			}
 			a := ip.As4()
 			ro := fmt.Sprintf("%d.%d.%d.in-addr.arpa.", a[2], a[1], a[0])
 			if rev[ro] == nil {
