@@ -150,16 +150,19 @@ func (r *Runner) run(ctx context.Context, args []string, o runOpts) (*runResult,
 	cmd.Cancel = func() error { return cmd.Process.Signal(os.Interrupt) }
 	cmd.WaitDelay = r.grace
 
-	stderr, err := cmd.StderrPipe()
-	if err != nil {
-		return nil, fmt.Errorf("okd: openshift-install %s: %w", command, err)
-	}
+	// Output goes through io.Pipes rather than StderrPipe: exec then
+	// copies in its own goroutines, and WaitDelay can cut them loose if a
+	// grandchild keeps the installer's stderr open after it exits.
+	errR, errW := io.Pipe()
+	cmd.Stderr = errW
 	var stdoutBuf bytes.Buffer
-	var stdout io.ReadCloser
+	var outR *io.PipeReader
+	var outW *io.PipeWriter
 	if o.captureStdout {
 		cmd.Stdout = &stdoutBuf
-	} else if stdout, err = cmd.StdoutPipe(); err != nil {
-		return nil, fmt.Errorf("okd: openshift-install %s: %w", command, err)
+	} else {
+		outR, outW = io.Pipe()
+		cmd.Stdout = outW
 	}
 
 	res := &runResult{}
@@ -167,6 +170,10 @@ func (r *Runner) run(ctx context.Context, args []string, o runOpts) (*runResult,
 	r.logger.LogAttrs(ctx, slog.LevelInfo, "running openshift-install", slog.String("command", command), slog.String("dir", r.dir))
 	start := r.now()
 	if err := cmd.Start(); err != nil {
+		errW.Close()
+		if outW != nil {
+			outW.Close()
+		}
 		if errors.Is(err, exec.ErrNotFound) || errors.Is(err, os.ErrNotExist) {
 			return nil, fmt.Errorf("okd: openshift-install %s: %w: %w", command, ErrInstallerNotFound, err)
 		}
@@ -174,13 +181,23 @@ func (r *Runner) run(ctx context.Context, args []string, o runOpts) (*runResult,
 	}
 	var wg sync.WaitGroup
 	wg.Add(1)
-	go func() { defer wg.Done(); h.consume(stderr) }()
-	if stdout != nil {
+	go func() { defer wg.Done(); h.consume(errR) }()
+	if outR != nil {
 		wg.Add(1)
-		go func() { defer wg.Done(); h.consume(stdout) }()
+		go func() { defer wg.Done(); h.consume(outR) }()
 	}
-	wg.Wait() // all output read before Wait closes the pipes
 	werr := cmd.Wait()
+	errW.Close()
+	if outW != nil {
+		outW.Close()
+	}
+	wg.Wait() // every line handled before the result is read
+	if errors.Is(werr, exec.ErrWaitDelay) && cmd.ProcessState != nil && cmd.ProcessState.Success() {
+		// The installer succeeded; something it started kept its output
+		// open past the grace period. That is not the install failing.
+		r.logger.WarnContext(ctx, "openshift-install exited but its output stayed open; stopped reading", "command", command)
+		werr = nil
+	}
 	res.stdout = stdoutBuf.Bytes()
 	res.stage = h.parser.Stage()
 	r.logger.LogAttrs(ctx, slog.LevelInfo, "openshift-install finished", slog.String("command", command),
