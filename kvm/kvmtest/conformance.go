@@ -125,6 +125,7 @@ func RunConformance(t *testing.T, h Harness) {
 	t.Run("Networks", s.networks)
 	t.Run("NetworkUpdate", s.networkUpdate)
 	t.Run("UnknownNetwork", s.unknownNetwork)
+	t.Run("InactiveNetwork", s.inactiveNetwork)
 	t.Run("Leases", s.leases)
 	t.Run("Storage", s.storage)
 	t.Run("PCIAddresses", s.pciAddresses)

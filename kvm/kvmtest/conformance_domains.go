@@ -96,6 +96,7 @@ func containsDomain(doms []libvirt.Domain, name string) bool {
 
 func (s *suite) domainDuplicates(t *testing.T) {
 	c := s.conn(t)
+	events := subscribe(t, c)
 	name := s.name(t, "dup")
 	cleanupDomain(t, c, name)
 	cleanupDomain(t, c, name+"-other")
@@ -127,6 +128,10 @@ func (s *suite) domainDuplicates(t *testing.T) {
 	if def.Memory.Value != 96*1024 {
 		t.Errorf("redefined memory %d KiB, want %d", def.Memory.Value, 96*1024)
 	}
+	collectEvents(t, events, name, [][2]int32{
+		{int32(libvirt.DomainEventDefined), int32(libvirt.DomainEventDefinedAdded)},
+		{int32(libvirt.DomainEventDefined), int32(libvirt.DomainEventDefinedUpdated)},
+	}, 10*time.Second)
 }
 
 func (s *suite) domainInvalidXML(t *testing.T) {
@@ -210,6 +215,7 @@ func (s *suite) domainLifecycle(t *testing.T) {
 func (s *suite) domainUndefineRunning(t *testing.T) {
 	s.h.need(t, CapStartDomains)
 	c := s.conn(t)
+	events := subscribe(t, c)
 	name := s.name(t, "transient")
 	cleanupDomain(t, c, name)
 	d, err := c.DomainDefineXMLFlags(s.startable(name), 0)
@@ -225,6 +231,11 @@ func (s *suite) domainUndefineRunning(t *testing.T) {
 	must(t, "destroy", c.DomainDestroy(d))
 	_, err = c.DomainLookupByName(name)
 	wantCode(t, "lookup after destroying a transient domain", err, libvirt.ErrNoDomain, "")
+	collectEvents(t, events, name, [][2]int32{
+		{int32(libvirt.DomainEventStarted), int32(libvirt.DomainEventStartedBooted)},
+		{int32(libvirt.DomainEventUndefined), int32(libvirt.DomainEventUndefinedRemoved)},
+		{int32(libvirt.DomainEventStopped), int32(libvirt.DomainEventStoppedDestroyed)},
+	}, 10*time.Second)
 }
 
 func (s *suite) domainShutdown(t *testing.T) {

@@ -197,6 +197,21 @@ func (s *suite) unknownNetwork(t *testing.T) {
 	}
 }
 
+// inactiveNetwork: a domain on a defined but stopped network does not start.
+func (s *suite) inactiveNetwork(t *testing.T) {
+	s.h.need(t, CapNetworks, CapStartDomains, CapDriverSemantics)
+	c := s.conn(t)
+	netName := s.name(t, "down")
+	cleanupNetwork(t, c, netName)
+	_, err := c.NetworkDefineXML(s.netXML(netName))
+	must(t, "define network", err)
+	name := s.name(t, "ondown")
+	cleanupDomain(t, c, name)
+	d, err := c.DomainDefineXMLFlags(tinyDomainXML(name, "q35", nicXML(netName, "")), 0)
+	must(t, "define", err)
+	wantCode(t, "start on inactive network", c.DomainCreate(d), libvirt.ErrOperationInvalid, "network '"+netName+"' is not active")
+}
+
 func (s *suite) leases(t *testing.T) {
 	s.h.need(t, CapNetworks, CapStartDomains, CapLeases)
 	c := s.conn(t)
