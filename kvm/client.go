@@ -55,13 +55,13 @@ func NewClient(ctx context.Context, dial DialFunc, opts ...Option) (*Client, err
 	c.hub = newHub(c)
 	if _, err := c.conn(ctx); err != nil {
 		c.cancel()
-		return nil, err
+		return nil, fmt.Errorf("kvm: %w", err)
 	}
 	return c, nil
 }
 
 // errClosed is returned by calls on a closed Client.
-var errClosed = fmt.Errorf("kvm: client closed: %w", ErrDisconnected)
+var errClosed = fmt.Errorf("client closed: %w", ErrDisconnected)
 
 // Close ends event subscriptions and disconnects. Calls after Close fail
 // with ErrDisconnected.
@@ -101,7 +101,7 @@ func (c *Client) conn(ctx context.Context) (Libvirt, error) {
 	select {
 	case c.dialing <- struct{}{}:
 	case <-ctx.Done():
-		return nil, fmt.Errorf("kvm: connect: %w", ctx.Err())
+		return nil, fmt.Errorf("connect: %w", ctx.Err())
 	}
 	defer func() { <-c.dialing }()
 	if l, err := c.current(); l != nil || err != nil {
@@ -112,7 +112,9 @@ func (c *Client) conn(ctx context.Context) (Libvirt, error) {
 		if ctx.Err() != nil && !errors.Is(err, ctx.Err()) {
 			err = fmt.Errorf("%w: %w", ctx.Err(), err)
 		}
-		return nil, fmt.Errorf("kvm: connect: %w", err)
+		// A dial that fails is a lost connection that could not be
+		// restored: ErrDisconnected, with the cause (and ctx's error) kept.
+		return nil, fmt.Errorf("connect: %w: %w", ErrDisconnected, err)
 	}
 	c.mu.Lock()
 	if c.closed {

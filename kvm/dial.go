@@ -154,14 +154,14 @@ func (t *target) dialFunc() DialFunc {
 		case err := <-done:
 			if err != nil {
 				d.close()
-				return nil, fmt.Errorf("kvm: open %s: %w", t.driverURI, err)
+				return nil, fmt.Errorf("open %s: %w", t.driverURI, err)
 			}
 			return &realConn{Libvirt: lv, d: d}, nil
 		case <-ctx.Done():
 			// The daemon accepted the socket but never answered: close the
 			// socket so the handshake goroutine ends.
 			d.close()
-			return nil, fmt.Errorf("kvm: open %s: %w", t.driverURI, ctx.Err())
+			return nil, fmt.Errorf("open %s: %w", t.driverURI, ctx.Err())
 		}
 	}
 }
@@ -175,7 +175,7 @@ func (t *target) dialer(ctx context.Context) (*closingDialer, error) {
 	case "unix":
 		c, err := nd.DialContext(ctx, "unix", t.socket)
 		if err != nil {
-			return nil, fmt.Errorf("kvm: dial %s: %w", t.socket, err)
+			return nil, fmt.Errorf("dial %s: %w", t.socket, err)
 		}
 		return &closingDialer{conn: c}, nil
 	case "tcp":
@@ -185,7 +185,7 @@ func (t *target) dialer(ctx context.Context) (*closingDialer, error) {
 		}
 		c, err := nd.DialContext(ctx, "tcp", net.JoinHostPort(t.host, port))
 		if err != nil {
-			return nil, fmt.Errorf("kvm: dial %s: %w", t.host, err)
+			return nil, fmt.Errorf("dial %s: %w", t.host, err)
 		}
 		return &closingDialer{conn: c}, nil
 	case "tls":

@@ -85,7 +85,7 @@ func (c *Client) Subscribe(ctx context.Context, f EventFilter) (*Subscription, e
 	h.mu.Lock()
 	if h.closed {
 		h.mu.Unlock()
-		return nil, errClosed
+		return nil, fmt.Errorf("kvm: subscribe: %w", errClosed)
 	}
 	h.subs[s] = struct{}{}
 	h.mu.Unlock()
