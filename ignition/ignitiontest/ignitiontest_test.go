@@ -90,3 +90,23 @@ func TestOptionsValidate(t *testing.T) {
 		}
 	}
 }
+
+func TestPointerShape(t *testing.T) {
+	ca := []byte("-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n")
+	for host, want := range map[string]string{
+		"api-int.ocp4.example.com": "https://api-int.ocp4.example.com:22623/config/worker",
+		"192.168.126.5:22623":      "https://192.168.126.5:22623/config/worker",
+	} {
+		raw := ignitiontest.Pointer("worker", host, ca)
+		c, rpt, err := v32.Parse(raw)
+		if err != nil || len(rpt.Entries) > 0 {
+			t.Fatalf("%s: %v %v", host, err, rpt)
+		}
+		if got := *c.Ignition.Config.Merge[0].Source; got != want {
+			t.Errorf("merge source %q, want %q", got, want)
+		}
+		if got := *c.Ignition.Security.TLS.CertificateAuthorities[0].Source; !bytes.HasPrefix([]byte(got), []byte("data:text/plain;charset=utf-8;base64,")) {
+			t.Errorf("CA source %q", got)
+		}
+	}
+}
