@@ -7,6 +7,8 @@ import (
 
 	libvirt "github.com/digitalocean/go-libvirt"
 	"libvirt.org/go/libvirtxml"
+
+	"github.com/okvm/okvm/kvm"
 )
 
 func (s *suite) connection(t *testing.T) {
@@ -142,6 +144,16 @@ func (s *suite) domainInvalidXML(t *testing.T) {
 	wantCode(t, "unparseable XML", err, libvirt.ErrXMLDetail, "")
 	_, err = c.DomainDefineXMLFlags("<domain type='qemu'><memory>65536</memory></domain>", 0)
 	wantCode(t, "no name", err, libvirt.ErrNoName, "")
+	_, err = c.DomainDefineXMLFlags("<domain><name>"+name+"</name><memory>65536</memory></domain>", 0)
+	s.driverCode(t, "no type", err, libvirt.ErrInternalError, "missing domain type attribute")
+	_, err = c.DomainDefineXMLFlags(strings.Replace(tinyDomainXML(name, "q35"), "type='qemu'", "type='xen'", 1), 0)
+	s.driverCode(t, "xen type", err, libvirt.ErrConfigUnsupported, "does not support virt type 'xen'")
+	_, err = c.DomainDefineXMLFlags(strings.Replace(tinyDomainXML(name, "virt"), "x86_64", "aarch64", 1), 0)
+	s.driverCode(t, "aarch64", err, libvirt.ErrConfigUnsupported, "No emulator found for arch 'aarch64'")
+	if s.h.has(CapDriverSemantics) && !s.offersKVM(t, c) {
+		_, err = c.DomainDefineXMLFlags(strings.Replace(tinyDomainXML(name, "q35"), "type='qemu'", "type='kvm'", 1), 0)
+		wantCode(t, "kvm type without KVM", err, libvirt.ErrConfigUnsupported, "does not support virt type 'kvm'")
+	}
 	s.h.need(t, CapPCIAddressing)
 	bad := tinyDomainXML(name, "q35", "<interface type='network'><source network='default'/><model type='virtio'/><address type='pci' domain='0x0000' bus='0x00' slot='0x28' function='0x0'/></interface>")
 	_, err = c.DomainDefineXMLFlags(bad, 0)
@@ -157,6 +169,22 @@ func (s *suite) domainInvalidXML(t *testing.T) {
 	wantCode(t, "unknown machine", err, libvirt.ErrXMLError, "No PCI buses available")
 	_, err = c.DomainDefineXMLFlags(tinyDomainXML(name, "q35", "<interface type='network'><mac address='01:00:00:00:00:01'/><source network='default'/></interface>"), 0)
 	wantCode(t, "multicast MAC", err, libvirt.ErrXMLError, "expected unicast mac address, found multicast '01:00:00:00:00:01'")
+}
+
+// offersKVM: the capabilities list a 'kvm' domain type.
+func (s *suite) offersKVM(t *testing.T, c kvm.Libvirt) bool {
+	x, err := c.ConnectGetCapabilities()
+	must(t, "capabilities", err)
+	var cp libvirtxml.Caps
+	must(t, "parse capabilities", cp.Unmarshal(x))
+	for _, g := range cp.Guests {
+		for _, d := range g.Arch.Domains {
+			if d.Type == "kvm" {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // startable is a domain the backend can start: no NIC unless a network is

@@ -20,10 +20,10 @@ func (f *Fake) parseDomain(xml string) (*libvirtxml.Domain, error) {
 		return nil, lverr(libvirt.ErrXMLDetail, "XML error: %v", err)
 	}
 	if def.Type == "" {
-		return nil, errXML("missing domain type attribute")
+		return nil, errInternal("missing domain type attribute")
 	}
-	switch def.Type {
-	case "qemu", "kvm":
+	switch {
+	case def.Type == "qemu", def.Type == "kvm" && f.opts.kvm:
 	default:
 		return nil, errConfigUnsupported("Emulator '/usr/bin/qemu-system-x86_64' does not support virt type '%s'", def.Type)
 	}
@@ -99,6 +99,11 @@ func (f *Fake) completeDomain(def *libvirtxml.Domain) error {
 	}
 	if def.Clock == nil {
 		def.Clock = &libvirtxml.DomainClock{Offset: "utc"}
+	}
+	if def.CPU == nil && def.Type == "qemu" {
+		// TCG's default CPU, as the QEMU driver records it.
+		def.CPU = &libvirtxml.DomainCPU{Mode: "custom", Match: "exact", Check: "none",
+			Model: &libvirtxml.DomainCPUModel{Fallback: "forbid", Value: "qemu64"}}
 	}
 	if def.Devices == nil {
 		def.Devices = &libvirtxml.DomainDeviceList{}

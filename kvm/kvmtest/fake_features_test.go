@@ -223,3 +223,18 @@ func TestLeaseFromRange(t *testing.T) {
 		}
 	}
 }
+
+func TestKVMDomainType(t *testing.T) {
+	x := strings.Replace(tinyDomainXML("k", "q35"), "type='qemu'", "type='kvm'", 1)
+	if _, err := New().Conn().DomainDefineXMLFlags(x, 0); code(err) != libvirt.ErrConfigUnsupported {
+		t.Fatalf("kvm domain on a host without KVM: %v", err)
+	}
+	c := New(WithKVM()).Conn()
+	if _, err := c.DomainDefineXMLFlags(x, 0); err != nil {
+		t.Fatalf("kvm domain WithKVM: %v", err)
+	}
+	caps, _ := c.ConnectGetCapabilities()
+	if !strings.Contains(caps, `type="kvm"`) {
+		t.Errorf("capabilities WithKVM lack kvm:\n%s", caps)
+	}
+}

@@ -182,6 +182,11 @@ func devicePostParse(def *libvirtxml.Domain) {
 			n.Model = &libvirtxml.DomainInterfaceModel{Type: "rtl8139"}
 		}
 	}
+	for i := range dl.Consoles {
+		if t := dl.Consoles[i].Target; t != nil && t.Type == "virtio" && t.Port == nil {
+			t.Port = uptr(uint(i))
+		}
+	}
 	for i := range dl.Videos {
 		v := &dl.Videos[i]
 		if v.Model.Type == "" {
