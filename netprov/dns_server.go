@@ -42,9 +42,13 @@ type DNSServer struct {
 	mu      sync.Mutex // serialises SetZones/Update and Start/Shutdown
 	serial  uint32
 	state   int // 0 new, 1 running, 2 stopped
-	servers []*dns.Server
-	addr    string
-	errc    chan error
+	pcs      []net.PacketConn
+	tcpSrv   *dns.Server
+	addr     string
+	errc     chan error
+	closing  atomic.Bool
+	loops    sync.WaitGroup // UDP read loops
+	inflight sync.WaitGroup // forwarded UDP queries
 	cancel  context.CancelFunc // stops forwards in flight on Shutdown
 	base    context.Context
 }
@@ -94,30 +98,29 @@ func (s *DNSServer) Start(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	started := make(chan struct{}, len(pcs)+1)
-	notify := func() { started <- struct{}{} }
-	size := int(s.cfg.udpSize)
-	if size < dns.MinMsgSize {
-		size = dns.MinMsgSize
-	}
-	for _, pc := range pcs {
-		s.servers = append(s.servers, &dns.Server{PacketConn: pc, Handler: s, UDPSize: size, NotifyStartedFunc: notify})
-	}
-	if ln != nil {
-		s.servers = append(s.servers, &dns.Server{Listener: ln, Handler: s, NotifyStartedFunc: notify})
-	}
+	s.pcs = pcs
 	s.addr = pcs[0].LocalAddr().String()
-	s.errc = make(chan error, len(s.servers))
-	for _, srv := range s.servers {
-		go func(srv *dns.Server) {
-			if err := srv.ActivateAndServe(); err != nil {
-				s.cfg.logger.Error("dns listener stopped", "addr", s.addr, "err", err)
+	s.errc = make(chan error, len(pcs)+1)
+	s.state = 1
+	for _, pc := range pcs {
+		s.loops.Add(1)
+		go func(pc net.PacketConn) {
+			defer s.loops.Done()
+			if err := s.serveUDP(pc); err != nil {
+				s.cfg.logger.Error("dns udp socket failed", "addr", s.addr, "err", err)
 				s.errc <- err
 			}
-		}(srv)
+		}(pc)
 	}
-	s.state = 1
-	for range s.servers {
+	if ln != nil {
+		started := make(chan struct{})
+		s.tcpSrv = &dns.Server{Listener: ln, Handler: s, NotifyStartedFunc: func() { close(started) }}
+		go func() {
+			if err := s.tcpSrv.ActivateAndServe(); err != nil {
+				s.cfg.logger.Error("dns tcp listener stopped", "addr", s.addr, "err", err)
+				s.errc <- err
+			}
+		}()
 		select {
 		case <-started:
 		case err := <-s.errc:
@@ -128,7 +131,8 @@ func (s *DNSServer) Start(ctx context.Context) error {
 			return fmt.Errorf("netprov: dns server start on %s: %w", s.addr, ctx.Err())
 		}
 	}
-	s.cfg.logger.Info("dns server listening", "addr", s.addr, "zones", len(s.index.Load().list), "upstreams", s.cfg.upstreams)
+	s.cfg.logger.Info("dns server listening", "addr", s.addr, "udpSockets", len(pcs), "tcp", ln != nil,
+		"zones", len(s.index.Load().list), "upstreams", s.cfg.upstreams)
 	return nil
 }
 
@@ -171,22 +175,33 @@ func (s *DNSServer) Shutdown(ctx context.Context) error {
 
 func (s *DNSServer) shutdownLocked(ctx context.Context) error {
 	s.state = 2
+	s.closing.Store(true)
 	s.cancel()
 	var errs []error
-	for _, srv := range s.servers {
-		if err := srv.ShutdownContext(ctx); err != nil && !isNotStarted(err) {
+	for _, pc := range s.pcs {
+		pc.Close() // unblocks the read loop
+	}
+	if s.tcpSrv != nil {
+		if err := s.tcpSrv.ShutdownContext(ctx); err != nil {
 			errs = append(errs, err)
 		}
+	}
+	done := make(chan struct{})
+	go func() {
+		s.loops.Wait()    // read loops gone: nothing new is dispatched
+		s.inflight.Wait() // forwards in flight
+		close(done)
+	}()
+	select {
+	case <-done:
+	case <-ctx.Done():
+		errs = append(errs, ctx.Err())
 	}
 	if err := errors.Join(errs...); err != nil {
 		return fmt.Errorf("netprov: dns server shutdown: %w", err)
 	}
 	return nil
 }
-
-// isNotStarted tolerates a server whose goroutine had not reached its serve
-// loop yet when Start gave up.
-func isNotStarted(err error) bool { return err != nil && err.Error() == "dns: server not started" }
 
 // listen opens the UDP socket(s) and the TCP listener on one port. With
 // port 0 the kernel picks the UDP port, and TCP must get the same one; if
@@ -304,11 +319,15 @@ func (s *DNSServer) Update(ctx context.Context, fn func([]Zone) ([]Zone, error))
 // Zones returns a copy of the zones being served.
 func (s *DNSServer) Zones() []Zone { return copyZones(s.index.Load().list) }
 
-// ServeDNS answers one query; dns.Server calls it for each message. It can
-// also be mounted in another miekg/dns server or mux.
+// ServeDNS answers one query; the TCP listener calls it for each message.
+// It can also be mounted in another miekg/dns server or mux.
 func (s *DNSServer) ServeDNS(w dns.ResponseWriter, r *dns.Msg) {
+	ra := w.RemoteAddr()
+	s.serve(w, r, ra != nil && ra.Network() == "tcp")
+}
+
+func (s *DNSServer) serve(w dns.ResponseWriter, r *dns.Msg, tcp bool) {
 	s.stats.queries.Add(1)
-	tcp := w.RemoteAddr() != nil && w.RemoteAddr().Network() == "tcp"
 	if tcp {
 		s.stats.tcp.Add(1)
 	}
