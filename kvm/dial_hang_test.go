@@ -139,3 +139,79 @@ func TestLabWedgedConnectionIsAbandonedAndRedialled(t *testing.T) {
 		t.Fatal("kvm never closed the wedged connection's socket")
 	}
 }
+
+// With real go-libvirt: when the daemon connection drops (as when
+// libvirtd restarts), the subscription comes back by itself on a new
+// connection and delivers events again, with no call to trigger a redial.
+func TestLabEventsResumeAfterConnectionDrop(t *testing.T) {
+	target := labtest.Socket(t)
+	proxy := filepath.Join(t.TempDir(), "proxy.sock")
+	ln, err := net.Listen("unix", proxy)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	var mu sync.Mutex
+	var conns []net.Conn
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			up, err := net.Dial("unix", target)
+			if err != nil {
+				c.Close()
+				continue
+			}
+			mu.Lock()
+			conns = append(conns, c, up)
+			mu.Unlock()
+			g := &gate{frozen: make(chan struct{})}
+			go g.pipe(up, c, nil)
+			go g.pipe(c, up, nil)
+		}
+	}()
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	c, err := kvm.Dial(ctx, "test+unix:///default?socket="+proxy)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	// A second, direct client keeps the test driver's state alive (it is
+	// dropped with the daemon's last connection) and makes the events.
+	direct := labClient(t)
+	name := uniq("lab-ev")
+	if _, err := direct.Define(ctx, kvm.DomainSpec{Name: name, MemoryMiB: 64, VCPUs: 1, Type: "qemu"}); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { direct.Remove(context.Background(), name) })
+	sub, err := c.Subscribe(ctx, kvm.EventFilter{Domains: []string{name}})
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	mu.Lock()
+	for _, nc := range conns {
+		nc.Close() // the daemon "restarts" for this client
+	}
+	mu.Unlock()
+
+	tick := time.NewTicker(50 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		select {
+		case ev := <-sub.C:
+			if ev.Type == kvm.EventStarted || ev.Type == kvm.EventStopped {
+				return
+			}
+		case <-tick.C:
+			// Events before the resubscription are lost: keep making them.
+			direct.Start(ctx, name)
+			direct.Destroy(ctx, name)
+		case <-ctx.Done():
+			t.Fatal("no event after the connection dropped: subscription not renewed")
+		}
+	}
+}
