@@ -127,3 +127,49 @@ func TestLabQEMUDomainOnOverlay(t *testing.T) {
 		t.Fatalf("after undefine: %v", err)
 	}
 }
+
+// UEFI and Secure Boot specs are accepted by the real QEMU driver, which
+// picks OVMF builds for them (Debian's ovmf package), and Undefine removes
+// the per-domain NVRAM file with the definition.
+func TestLabQEMUFirmware(t *testing.T) {
+	sock := labtest.Socket(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	c, err := kvm.Dial(ctx, "qemu+unix:///system?socket="+sock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	for _, fw := range []string{"uefi", "uefi-secure"} {
+		name := uniq("kfw-" + strings.ReplaceAll(fw, "-", ""))
+		t.Cleanup(func() { c.Remove(context.Background(), name) })
+		d, err := c.Define(ctx, kvm.DomainSpec{Name: name, MemoryMiB: 128, VCPUs: 1, Type: "qemu", Firmware: fw, NoGuestAgent: true})
+		if err != nil {
+			t.Fatalf("%s: define: %v", fw, err)
+		}
+		if d.OS.Firmware != "efi" {
+			t.Errorf("%s: os firmware = %q, want efi", fw, d.OS.Firmware)
+		}
+		if fw == "uefi-secure" && (d.Features == nil || d.Features.SMM == nil || d.Features.SMM.State != "on") {
+			t.Errorf("%s: SMM not on: %+v", fw, d.Features)
+		}
+		if err := c.Start(ctx, name); err != nil {
+			t.Fatalf("%s: start: %v", fw, err)
+		}
+		// libvirt 9.0 keeps the autoselected loader and NVRAM out of the
+		// persistent XML; the NVRAM file has libvirt's default path.
+		nvram := "/var/lib/libvirt/qemu/nvram/" + name + "_VARS.fd"
+		if _, err := os.Stat(nvram); err != nil {
+			t.Fatalf("%s: no NVRAM file after start: %v", fw, err)
+		}
+		if err := c.Destroy(ctx, name); err != nil {
+			t.Fatal(err)
+		}
+		if err := c.Undefine(ctx, name); err != nil {
+			t.Fatalf("%s: undefine with NVRAM: %v", fw, err)
+		}
+		if _, err := os.Stat(nvram); !os.IsNotExist(err) {
+			t.Errorf("%s: NVRAM %s left behind (stat: %v)", fw, nvram, err)
+		}
+	}
+}
