@@ -64,8 +64,13 @@ func TestPredictNamesMatchesGuests(t *testing.T) {
 							n = &p.NICs[i]
 						}
 					}
-					if n == nil || n.NotPredictable != nil {
+					if n == nil {
 						t.Fatalf("%s: no prediction for %s", scheme, on.MAC)
+					}
+					if n.NotPredictable != nil {
+						// No claim made; the guest's answer is recorded
+						// in docs/verify-names.md.
+						continue
 					}
 					want := NICCandidates{props["ID_NET_NAME_ONBOARD"], props["ID_NET_NAME_SLOT"], props["ID_NET_NAME_PATH"], props["ID_NET_NAME_MAC"]}
 					if n.Candidates != want {

@@ -19,7 +19,7 @@ func parseKernelArgs(dom *libvirtxml.Domain) kernelArgs {
 	if dom.OS == nil {
 		return k
 	}
-	for _, f := range strings.Fields(dom.OS.Cmdline) {
+	for f := range strings.FieldsSeq(dom.OS.Cmdline) {
 		switch {
 		case strings.HasPrefix(f, "net.naming-scheme="):
 			k.scheme = strings.TrimPrefix(f, "net.naming-scheme=")

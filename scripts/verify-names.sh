@@ -3,7 +3,11 @@
 #
 #   scripts/verify-names.sh           install what is missing, then run the
 #                                     guest test (boots every layout in
-#                                     test/guest under the lab libvirtd)
+#                                     test/guest/layouts under the lab
+#                                     libvirtd, started by scripts/lab.sh)
+#   VERIFY_NAMES_FLAGS=-update scripts/verify-names.sh
+#                                     … and rewrite docs/verify-names.md and
+#                                     kvm/testdata/naming from the guests
 #   scripts/verify-names.sh build DIR build only the guest: DIR/vmlinuz and
 #                                     DIR/initrd.img
 #
@@ -97,7 +101,7 @@ build)
 run)
 	install_deps
 	cd "$here"
-	OKVM_REQUIRE_LAB=${OKVM_REQUIRE_LAB:-1} go test -count=1 -v -timeout 15m ./test/guest/
+	OKVM_VERIFY_NAMES=1 OKVM_REQUIRE_LAB=${OKVM_REQUIRE_LAB:-1} go test -count=1 -v -timeout 20m ./test/guest/ -run TestGuestNames ${VERIFY_NAMES_FLAGS:-}
 	;;
 *)
 	echo "usage: $0 [run | build DIR]" >&2

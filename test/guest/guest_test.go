@@ -29,11 +29,13 @@ import (
 	"github.com/okvm/okvm/kvm"
 )
 
-var update = flag.Bool("update", false, "rewrite kvm/testdata/naming (defined XML + observations) and docs/verify-names.md")
+var update = flag.Bool("update", false, "rewrite kvm/testdata/naming (defined XML + observations) from the guests")
 
 // udevSchemes are the schemes Debian 12's udevadm (systemd 252) knows; the
 // guest runs net_id once per scheme.
-var udevSchemes = []string{"v238", "v239", "v240", "v241", "v243", "v245", "v247", "v249", "v250", "v251", "v252"}
+// (init.sh runs one scheme per PCI-relevant flag change; v241, v243, v245
+// and v250 add only flags for other buses.)
+var udevSchemes = []string{"v238", "v239", "v240", "v247", "v249", "v251", "v252"}
 
 // addedNIC is appended, without an address, to the defined XML of
 // q35-nic-added and defined again: a NIC added after the other devices
@@ -53,10 +55,11 @@ type result struct {
 }
 
 func TestGuestNames(t *testing.T) {
-	// Booting a dozen TCG guests takes minutes: only when asked (make
-	// test / scripts/verify-names.sh set OKVM_REQUIRE_LAB=1).
-	if os.Getenv("OKVM_VERIFY_NAMES") != "1" && !labtest.Required() {
-		t.Skip("boots 12 guests (~6 min): set OKVM_VERIFY_NAMES=1 or run scripts/verify-names.sh")
+	// Booting a dozen TCG guests takes minutes, so `go test ./...` leaves
+	// it to its own step: scripts/verify-names.sh (make verify-names, part
+	// of make test) sets OKVM_VERIFY_NAMES=1.
+	if os.Getenv("OKVM_VERIFY_NAMES") != "1" {
+		t.Skip("boots 12 TCG guests (~6 min): run scripts/verify-names.sh (make verify-names) or set OKVM_VERIFY_NAMES=1")
 	}
 	labtest.Root(t)
 	sock := labtest.Socket(t)
@@ -67,6 +70,17 @@ func TestGuestNames(t *testing.T) {
 	layouts, err := filepath.Glob("layouts/*.xml")
 	if err != nil || len(layouts) == 0 {
 		t.Fatalf("no layouts: %v", err)
+	}
+	all := true
+	if only := os.Getenv("OKVM_LAYOUTS"); only != "" { // e.g. "q35-1nic,pc-bridge", while developing
+		all = false
+		var keep []string
+		for _, l := range layouts {
+			if strings.Contains(","+only+",", ","+strings.TrimSuffix(filepath.Base(l), ".xml")+",") {
+				keep = append(keep, l)
+			}
+		}
+		layouts = keep
 	}
 	work := t.TempDir()
 	guestDir := os.Getenv("OKVM_GUEST_DIR")
@@ -87,7 +101,7 @@ func TestGuestNames(t *testing.T) {
 		}
 	}
 
-	ctx, cancel := context.WithTimeout(context.Background(), 9*time.Minute)
+	ctx, cancel := context.WithTimeout(context.Background(), 14*time.Minute)
 	defer cancel()
 	l := libvirt.NewWithDialer(dialers.NewLocal(dialers.WithSocket(sock)))
 	if err := l.ConnectToURI(libvirt.QEMUSystem); err != nil {
@@ -131,12 +145,32 @@ func TestGuestNames(t *testing.T) {
 			}
 		})
 	}
+	var env reportEnv
+	if v, err := l.ConnectGetLibVersion(); err == nil {
+		env.libvirt = version(v)
+	}
+	if v, err := l.ConnectGetVersion(); err == nil {
+		env.qemu = version(v)
+	}
+	for _, r := range results {
+		if r.obs != nil {
+			r.obs.Libvirt, r.obs.QEMU, r.obs.BootTime = env.libvirt, env.qemu, r.took.Round(time.Second).String()
+		}
+	}
 	if *update {
 		writeGoldens(t, repo, work, results)
-		if err := os.WriteFile(filepath.Join(repo, "docs/verify-names.md"), []byte(report(results)), 0o644); err != nil {
+	}
+	// The committed report always reflects the last full run.
+	if all {
+		if err := os.WriteFile(filepath.Join(repo, "docs/verify-names.md"), []byte(report(env, results)), 0o644); err != nil {
 			t.Fatal(err)
 		}
 	}
+}
+
+// version formats libvirt's major*1e6+minor*1e3+micro.
+func version(v uint64) string {
+	return fmt.Sprintf("%d.%d.%d", v/1000000, v/1000%1000, v%1000)
 }
 
 func labtestMissing(t *testing.T, msg string) {
@@ -198,7 +232,7 @@ func bootLayout(ctx context.Context, l *libvirt.Libvirt, client *kvm.Client, nam
 		r.err = fmt.Errorf("start: %w", err)
 		return r
 	}
-	deadline := time.Now().Add(5 * time.Minute)
+	deadline := time.Now().Add(4 * time.Minute)
 	for {
 		state, _, err := l.DomainGetState(dom, 0)
 		if err != nil {
@@ -210,7 +244,7 @@ func bootLayout(ctx context.Context, l *libvirt.Libvirt, client *kvm.Client, nam
 		}
 		if time.Now().After(deadline) || ctx.Err() != nil {
 			l.DomainDestroy(dom)
-			r.err = fmt.Errorf("guest did not power off within 5 minutes; log: %s", filepath.Join(dir, "console.log"))
+			r.err = fmt.Errorf("guest did not stop within 4 minutes; log: %s", filepath.Join(dir, "console.log"))
 			return r
 		}
 		time.Sleep(2 * time.Second)
@@ -300,7 +334,8 @@ func compare(dom *libvirtxml.Domain, p *kvm.Prediction, o *Observation) []string
 		}
 		seen[n.MAC] = true
 		if n.NotPredictable != nil {
-			bad("NIC %s: prediction gave up (%v) but the guest named it %s", n.MAC, n.NotPredictable, on.Name("v252"))
+			// Not a claim, so nothing to compare; the report shows what the
+			// guest did, as data for making the case predictable later.
 			continue
 		}
 		if got := n.GuestPCI.String(); got != on.PCI {

@@ -2,7 +2,7 @@
 # PID 1 of the okvm naming guest (see scripts/verify-names.sh). It reports
 # what the guest itself sees — PCI addresses, hotplug slots, ACPI facts, the
 # names systemd's net_id builtin computes and the links 60-persistent-storage
-# makes — as "OKVM ..." lines on the serial console, then powers off. The
+# makes — as "OKVM ..." lines on the serial console, then resets the machine (libvirt destroys it). The
 # host side (test/guest) parses those lines; nothing here decides names.
 /bin/busybox --install -s /bin
 export PATH=/bin:/usr/bin:/sbin:/usr/sbin
@@ -29,6 +29,7 @@ done
 
 echo "OKVM begin"
 echo "OKVM udevadm $(udevadm --version)"
+echo "OKVM kernel $(uname -r)"
 for s in /sys/bus/pci/slots/*; do
 	[ -e "$s/address" ] && echo "OKVM slot $(basename "$s") $(cat "$s/address")"
 done
@@ -43,7 +44,12 @@ for n in /sys/class/net/*; do
 	case "$(basename "$dev")" in virtio*) dev=$(dirname "$dev");; esac
 	pci=$(basename "$dev")
 	echo "OKVM nic $name mac=$(cat "$n/address") pci=$pci sun=$(cat "$dev/firmware_node/sun" 2>/dev/null || echo -) acpi_index=$(cat "$dev/acpi_index" 2>/dev/null || echo -) driver=$(basename "$(readlink -f "$dev/driver")")"
-	for scheme in v238 v239 v240 v241 v243 v245 v247 v249 v250 v251 v252; do
+	# One scheme per PCI-relevant flag change up to systemd 252: v239
+	# NPAR_ARI, v240 ZERO_ACPI_INDEX, v247 BRIDGE_NO_SLOT, v249
+	# SLOT_FUNCTION_ID+16BIT_INDEX, v251 BRIDGE_MULTIFUNCTION_SLOT, v252
+	# (the default). v241/v243/v245/v250 only add non-PCI flags; each
+	# udevadm run costs ~1.5 s under TCG.
+	for scheme in v238 v239 v240 v247 v249 v251 v252; do
 		props=$(NET_NAMING_SCHEME=$scheme udevadm test-builtin net_id "$n" 2>/dev/null | grep '^ID_NET_' | tr '\n' ' ')
 		echo "OKVM netid $name $scheme $props"
 	done
@@ -56,4 +62,7 @@ for b in /sys/block/*; do
 	echo "OKVM disk $name links=$(echo $links | tr ' ' ',')"
 done
 echo "OKVM end"
-poweroff -f
+# reboot, not poweroff: without ACPI (layout pc-noacpi) the kernel cannot
+# power the machine off, but it can always reset it, and every layout says
+# <on_reboot>destroy</on_reboot>.
+reboot -f

@@ -15,10 +15,15 @@ import (
 
 // Observation is what one guest reported.
 type Observation struct {
-	Layout  string         `json:"layout"`
-	Udevadm string         `json:"udevadm"`
-	NICs    []ObservedNIC  `json:"nics"`
-	Disks   []ObservedDisk `json:"disks"`
+	Layout  string `json:"layout"`
+	Udevadm string `json:"udevadm"`
+	Kernel  string `json:"kernel,omitempty"` // uname -r
+	// Set by the host side when the golden is written.
+	Libvirt  string         `json:"libvirt,omitempty"`
+	QEMU     string         `json:"qemu,omitempty"`
+	BootTime string         `json:"boot_time,omitempty"` // define + boot + report
+	NICs     []ObservedNIC  `json:"nics"`
+	Disks    []ObservedDisk `json:"disks"`
 }
 
 // ObservedNIC is one network interface as the guest saw it.
@@ -103,6 +108,10 @@ func parseObservation(layout string, r io.Reader) (*Observation, error) {
 		case "udevadm":
 			if len(f) > 1 {
 				o.Udevadm = f[1]
+			}
+		case "kernel":
+			if len(f) > 1 {
+				o.Kernel = f[1]
 			}
 		case "slot":
 			if len(f) == 3 {
