@@ -48,7 +48,7 @@ func (s *DHCPServer) Reply(req *dhcpv4.DHCPv4) *dhcpv4.DHCPv4 {
 		}
 		s.leases.set(res, LeaseOffered, now)
 		s.stats.offers.Add(1)
-		return s.build(req, res, dhcpv4.MessageTypeOffer)
+		return s.build(req, idx, res, dhcpv4.MessageTypeOffer)
 
 	case dhcpv4.MessageTypeRequest:
 		s.stats.requests.Add(1)
@@ -74,7 +74,7 @@ func (s *DHCPServer) Reply(req *dhcpv4.DHCPv4) *dhcpv4.DHCPv4 {
 		}
 		s.leases.set(res, LeaseBound, now)
 		s.stats.acks.Add(1)
-		return s.build(req, res, dhcpv4.MessageTypeAck)
+		return s.build(req, idx, res, dhcpv4.MessageTypeAck)
 
 	case dhcpv4.MessageTypeRelease:
 		s.stats.releases.Add(1)
@@ -101,7 +101,7 @@ func (s *DHCPServer) Reply(req *dhcpv4.DHCPv4) *dhcpv4.DHCPv4 {
 			return nil
 		}
 		s.stats.acks.Add(1)
-		return s.build(req, res, dhcpv4.MessageTypeInform)
+		return s.build(req, idx, res, dhcpv4.MessageTypeInform)
 	}
 	s.stats.ignored.Add(1)
 	return nil
@@ -134,7 +134,7 @@ func (s *DHCPServer) base(req *dhcpv4.DHCPv4, mt dhcpv4.MessageType) *dhcpv4.DHC
 		ServerIPAddr:  net.IPv4zero,
 		GatewayIPAddr: req.GatewayIPAddr,
 		ClientHWAddr:  req.ClientHWAddr,
-		Options:       dhcpv4.Options{},
+		Options:       make(dhcpv4.Options, 16),
 	}
 	if resp.GatewayIPAddr == nil {
 		resp.GatewayIPAddr = net.IPv4zero
@@ -160,47 +160,68 @@ func (s *DHCPServer) nak(req *dhcpv4.DHCPv4, why string) *dhcpv4.DHCPv4 {
 }
 
 // build makes an OFFER or ACK for res. mt INFORM means an ACK to INFORM:
-// options only, no address or lease (RFC 2131 §4.3.5).
-func (s *DHCPServer) build(req *dhcpv4.DHCPv4, res *Reservation, mt dhcpv4.MessageType) *dhcpv4.DHCPv4 {
+// options only, no address or lease (RFC 2131 §4.3.5). The option values
+// were encoded once when the reservations were set (replyOptions).
+func (s *DHCPServer) build(req *dhcpv4.DHCPv4, idx *reservationIndex, res *Reservation, mt dhcpv4.MessageType) *dhcpv4.DHCPv4 {
 	inform := mt == dhcpv4.MessageTypeInform
 	if inform {
 		mt = dhcpv4.MessageTypeAck
 	}
 	resp := s.base(req, mt)
-	ip := net.IP(res.IP.AsSlice())
 	if inform {
 		resp.ClientIPAddr = req.ClientIPAddr
 	} else {
-		resp.YourIPAddr = ip
+		resp.YourIPAddr = net.IP(res.IP.AsSlice())
 		if mt == dhcpv4.MessageTypeAck && req.ClientIPAddr != nil && !req.ClientIPAddr.IsUnspecified() {
 			resp.ClientIPAddr = req.ClientIPAddr
 		}
-		lt := res.LeaseTime
-		resp.UpdateOption(dhcpv4.OptIPAddressLeaseTime(lt))
-		// T1/T2 at the RFC 2131 §4.4.5 defaults, sent explicitly so every
-		// client renews at the same points.
-		resp.UpdateOption(dhcpv4.OptRenewTimeValue(lt / 2))
-		resp.UpdateOption(dhcpv4.OptRebindingTimeValue(lt * 7 / 8 / time.Second * time.Second))
 	}
-	resp.UpdateOption(dhcpv4.OptSubnetMask(net.CIDRMask(res.Prefix, 32)))
-	if res.Router.IsValid() {
-		resp.UpdateOption(dhcpv4.OptRouter(net.IP(res.Router.AsSlice())))
-	}
-	if len(res.DNS) > 0 {
-		dns := make([]net.IP, len(res.DNS))
-		for i, d := range res.DNS {
-			dns[i] = net.IP(d.AsSlice())
+	k, _ := macKey(res.MAC)
+	for code, v := range idx.opts[k] { // the same index res came from
+		if inform && leaseOption(code) {
+			continue
 		}
-		resp.UpdateOption(dhcpv4.OptDNS(dns...))
-	}
-	if res.Domain != "" {
-		resp.UpdateOption(dhcpv4.OptDomainName(res.Domain))
-		resp.UpdateOption(dhcpv4.OptDomainSearch(&rfc1035label.Labels{Labels: []string{res.Domain}}))
-	}
-	if res.Hostname != "" {
-		resp.UpdateOption(dhcpv4.OptHostName(res.Hostname))
+		resp.Options[code] = v // shared, read-only: Marshal only reads it
 	}
 	return resp
+}
+
+func leaseOption(code uint8) bool {
+	switch code {
+	case dhcpv4.OptionIPAddressLeaseTime.Code(), dhcpv4.OptionRenewTimeValue.Code(), dhcpv4.OptionRebindingTimeValue.Code():
+		return true
+	}
+	return false
+}
+
+// replyOptions encodes the options every reply to r carries.
+func replyOptions(r *Reservation) dhcpv4.Options {
+	o := make(dhcpv4.Options, 10)
+	lt := r.LeaseTime
+	o.Update(dhcpv4.OptIPAddressLeaseTime(lt))
+	// T1/T2 at the RFC 2131 §4.4.5 defaults, sent explicitly so every
+	// client renews at the same points.
+	o.Update(dhcpv4.OptRenewTimeValue(lt / 2))
+	o.Update(dhcpv4.OptRebindingTimeValue(lt * 7 / 8 / time.Second * time.Second))
+	o.Update(dhcpv4.OptSubnetMask(net.CIDRMask(r.Prefix, 32)))
+	if r.Router.IsValid() {
+		o.Update(dhcpv4.OptRouter(net.IP(r.Router.AsSlice())))
+	}
+	if len(r.DNS) > 0 {
+		dns := make([]net.IP, len(r.DNS))
+		for i, d := range r.DNS {
+			dns[i] = net.IP(d.AsSlice())
+		}
+		o.Update(dhcpv4.OptDNS(dns...))
+	}
+	if r.Domain != "" {
+		o.Update(dhcpv4.OptDomainName(r.Domain))
+		o.Update(dhcpv4.OptDomainSearch(&rfc1035label.Labels{Labels: []string{r.Domain}}))
+	}
+	if r.Hostname != "" {
+		o.Update(dhcpv4.OptHostName(r.Hostname))
+	}
+	return o
 }
 
 // replyAddr is where a reply goes (RFC 2131 §4.1): to the relay when there

@@ -5,6 +5,8 @@ import (
 	"net"
 	"net/netip"
 	"time"
+
+	"github.com/insomniacslk/dhcp/dhcpv4"
 )
 
 // defaultLeaseTime applies when a Reservation leaves LeaseTime at zero.
@@ -16,6 +18,7 @@ const defaultLeaseTime = time.Hour
 // SetReservations swaps in a new one atomically.
 type reservationIndex struct {
 	byMAC map[[6]byte]*Reservation
+	opts  map[[6]byte]dhcpv4.Options // encoded reply options, per MAC
 	list  []Reservation
 }
 
@@ -31,7 +34,11 @@ func macKey(hw net.HardwareAddr) ([6]byte, bool) {
 // compileReservations validates rs and indexes it by MAC. Errors name the
 // element, the field and the value.
 func compileReservations(rs []Reservation) (*reservationIndex, error) {
-	idx := &reservationIndex{byMAC: make(map[[6]byte]*Reservation, len(rs)), list: make([]Reservation, 0, len(rs))}
+	idx := &reservationIndex{
+		byMAC: make(map[[6]byte]*Reservation, len(rs)),
+		opts:  make(map[[6]byte]dhcpv4.Options, len(rs)),
+		list:  make([]Reservation, 0, len(rs)),
+	}
 	byIP := make(map[netip.Addr]int, len(rs))
 	byMAC := make(map[[6]byte]bool, len(rs))
 	for i, r := range rs {
@@ -81,6 +88,7 @@ func compileReservations(rs []Reservation) (*reservationIndex, error) {
 	for i := range idx.list {
 		k, _ := macKey(idx.list[i].MAC)
 		idx.byMAC[k] = &idx.list[i]
+		idx.opts[k] = replyOptions(&idx.list[i])
 	}
 	return idx, nil
 }
