@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"strings"
 	"testing"
 	"time"
@@ -411,5 +412,49 @@ func TestDNSServerLifecycle(t *testing.T) {
 	}
 	if st := srv.Stats(); st.Queries != 20 || st.Rcodes["NOERROR"] != 20 {
 		t.Errorf("stats = %+v", st)
+	}
+}
+
+// Datagrams that do not unpack: FORMERR when the header is readable (as
+// miekg/dns's own server answers), silence for runts and for responses.
+func TestDNSServerMalformedDatagrams(t *testing.T) {
+	srv := startDNS(t, testZones(t))
+	c, err := net.Dial("udp", srv.Addr())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	read := func() *dns.Msg {
+		c.SetReadDeadline(time.Now().Add(300 * time.Millisecond))
+		buf := make([]byte, 512)
+		n, err := c.Read(buf)
+		if err != nil {
+			return nil
+		}
+		m := new(dns.Msg)
+		if err := m.Unpack(buf[:n]); err != nil {
+			t.Fatalf("server sent garbage: %v", err)
+		}
+		return m
+	}
+	// A header that claims one question, then nothing.
+	c.Write([]byte{0xbe, 0xef, 0x01, 0x00, 0, 1, 0, 0, 0, 0, 0, 0, 3, 'a'})
+	if m := read(); m == nil || m.Id != 0xbeef || m.Rcode != dns.RcodeFormatError || !m.Response {
+		t.Fatalf("truncated question: %v", m)
+	}
+	c.Write([]byte{1, 2, 3})
+	if m := read(); m != nil {
+		t.Fatalf("runt answered: %v", m)
+	}
+	resp := new(dns.Msg).SetQuestion("api.c1.example.com.", dns.TypeA)
+	resp.Response = true
+	b, _ := resp.Pack()
+	c.Write(b)
+	if m := read(); m != nil {
+		t.Fatalf("a response was answered: %v", m)
+	}
+	// The server is still fine.
+	if r := ask(t, srv.Addr(), query{name: "api.c1.example.com.", qtype: dns.TypeA}); len(r.Answer) != 1 {
+		t.Fatalf("after garbage: %v", r)
 	}
 }
