@@ -29,6 +29,9 @@ type Result struct {
 // that version (unless SkipOutputValidation).
 func (c *Config) Marshal() (*Result, error) {
 	start := specIndex(c.version)
+	if start < 0 {
+		return nil, fmt.Errorf("%w: Config was not made by Parse", ErrInvalid)
+	}
 	res := &Result{}
 	src := reflect.ValueOf(&c.cfg).Elem()
 	for i := start; i < len(specs); i++ {
