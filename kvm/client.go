@@ -107,7 +107,7 @@ func (c *Client) conn(ctx context.Context) (Libvirt, error) {
 	if l, err := c.current(); l != nil || err != nil {
 		return l, err // someone else dialled while we waited
 	}
-	l, err := c.dial(ctx)
+	l, err := c.dialCtx(ctx)
 	if err != nil {
 		if ctx.Err() != nil && !errors.Is(err, ctx.Err()) {
 			err = fmt.Errorf("%w: %w", ctx.Err(), err)
@@ -174,4 +174,29 @@ func (c *Client) Ping(ctx context.Context) (uint64, error) {
 // URI returns the URI of the driver the daemon opened (e.g. qemu:///system).
 func (c *Client) URI(ctx context.Context) (string, error) {
 	return call(ctx, c, "get URI", func(l Libvirt) (string, error) { return l.ConnectGetUri() })
+}
+
+// dialCtx runs the DialFunc under ctx even if it ignores ctx: a connection
+// that arrives after the caller gave up is closed.
+func (c *Client) dialCtx(ctx context.Context) (Libvirt, error) {
+	type res struct {
+		l   Libvirt
+		err error
+	}
+	ch := make(chan res, 1)
+	go func() {
+		l, err := c.dial(ctx)
+		ch <- res{l, err}
+	}()
+	select {
+	case r := <-ch:
+		return r.l, r.err
+	case <-ctx.Done():
+		go func() {
+			if r := <-ch; r.err == nil && r.l != nil {
+				r.l.Disconnect()
+			}
+		}()
+		return nil, ctx.Err()
+	}
 }
