@@ -300,8 +300,9 @@ func (b *pciBus) underExpander() bool {
 
 // pciAddr extracts a complete PCI address from a libvirt device address.
 func xmlPCIAddr(a *libvirtxml.DomainAddress) (PCIAddress, bool) {
-	if a == nil || a.PCI == nil || a.PCI.Bus == nil || a.PCI.Slot == nil {
-		return PCIAddress{}, false
+	if a == nil || a.PCI == nil || a.PCI.Bus == nil || a.PCI.Slot == nil || *a.PCI.Slot > 31 ||
+		(a.PCI.Function != nil && *a.PCI.Function > 7) {
+		return PCIAddress{}, false // none, or not one libvirt would accept
 	}
 	p := PCIAddress{Bus: *a.PCI.Bus, Slot: *a.PCI.Slot}
 	if a.PCI.Domain != nil {
