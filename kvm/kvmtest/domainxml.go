@@ -42,8 +42,16 @@ func (f *Fake) parseDomain(xml string) (*libvirtxml.Domain, error) {
 		}
 		def.UUID = formatUUID(u)
 	}
-	if def.Memory == nil {
-		return nil, errXML("missing element memory")
+	if def.Memory == nil || def.Memory.Value == 0 {
+		return nil, errXML("Memory size must be specified via <memory> or in the <numa> configuration")
+	}
+	// libvirtxml accepts some XML it cannot write back (an <interface>
+	// without type…); libvirt's stricter parser refuses such XML, and so
+	// must the fake, or GetXMLDesc would return what nobody can parse.
+	if out, err := def.Marshal(); err != nil {
+		return nil, errXML("%v", err)
+	} else if err := new(libvirtxml.Domain).Unmarshal(out); err != nil {
+		return nil, errXML("%v", err)
 	}
 	if def.Devices != nil {
 		for _, d := range devices(&def) {
