@@ -46,13 +46,23 @@ func (l *Lifecycle) startApprover(ctx context.Context) error {
 		return fmt.Errorf("okd: cluster client for the CSR approver: %w", err)
 	}
 	expected := l.expectedNodes(RoleMaster, RoleWorker)
-	opts := append([]ApproverOption{WithApproverLogger(l.log), WithDecisionFunc(func(d Decision) {
+	// The caller's WithDecisionFunc would replace the lifecycle's own (the
+	// approver keeps one): read it out of the options and call both.
+	var user approverConfig
+	for _, o := range l.approverOpts {
+		o(&user)
+	}
+	opts := append([]ApproverOption{WithApproverLogger(l.log)}, l.approverOpts...)
+	opts = append(opts, WithDecisionFunc(func(d Decision) {
 		if d.Approved {
 			l.report(Progress{Step: Step("approver"), Message: fmt.Sprintf("approved %s CSR %s for %s", d.Kind, d.CSR, d.Node)})
 		} else {
 			l.report(Progress{Step: Step("approver"), Message: fmt.Sprintf("left %s CSR %s unapproved: %s", d.Kind, d.CSR, d.Reason)})
 		}
-	})}, l.approverOpts...)
+		if user.onDecision != nil {
+			user.onDecision(d)
+		}
+	}))
 	a, err := NewApprover(kc, expected, opts...)
 	if err != nil {
 		return err
