@@ -42,8 +42,20 @@ func (f *Fake) parseDomain(xml string) (*libvirtxml.Domain, error) {
 		}
 		def.UUID = formatUUID(u)
 	}
+	if def.OS == nil || def.OS.Type == nil || def.OS.Type.Type == "" {
+		return nil, errXML("an os <type> must be specified")
+	}
 	if def.Memory == nil || def.Memory.Value == 0 {
 		return nil, errXML("Memory size must be specified via <memory> or in the <numa> configuration")
+	}
+	if def.Devices != nil {
+		for i := range def.Devices.Interfaces {
+			// <interface> without a type is user-mode networking to
+			// libvirt; libvirtxml leaves the union empty.
+			if def.Devices.Interfaces[i].Source == nil {
+				def.Devices.Interfaces[i].Source = &libvirtxml.DomainInterfaceSource{User: &libvirtxml.DomainInterfaceSourceUser{}}
+			}
+		}
 	}
 	// libvirtxml accepts some XML it cannot write back (an <interface>
 	// without type…); libvirt's stricter parser refuses such XML, and so
