@@ -44,6 +44,7 @@ type options struct {
 	ignoreACPI    bool
 	checkNetworks bool
 	kvm           bool
+	leaseDelay    time.Duration
 }
 
 // WithLogger sets the logger the fake reports state changes to (debug level).
@@ -71,6 +72,11 @@ func WithACPIIgnored() Option { return func(o *options) { o.ignoreACPI = true } 
 // fails at start (and the test driver never); the fake checks at define by
 // default because that is where a typo is cheapest to find.
 func WithoutNetworkCheck() Option { return func(o *options) { o.checkNetworks = false } }
+
+// WithLeaseDelay makes a started guest's DHCP leases appear only after d,
+// as a real guest needs time to boot and ask, so that code waiting for
+// addresses is exercised.
+func WithLeaseDelay(d time.Duration) Option { return func(o *options) { o.leaseDelay = d } }
 
 // WithKVM makes ConnectGetCapabilities offer the 'kvm' domain type as well
 // as 'qemu', as on a host with /dev/kvm.

@@ -238,3 +238,26 @@ func TestKVMDomainType(t *testing.T) {
 		t.Errorf("capabilities WithKVM lack kvm:\n%s", caps)
 	}
 }
+
+func TestLeaseDelay(t *testing.T) {
+	c := New(WithLeaseDelay(100 * time.Millisecond)).Conn()
+	startDefaultNet(t, c)
+	d, err := c.DomainDefineXMLFlags(tinyDomainXML("slow-dhcp", "q35", nicXML("default", "")), 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.DomainCreate(d); err != nil {
+		t.Fatal(err)
+	}
+	if ifs, _ := c.DomainInterfaceAddresses(d, 0, 0); len(ifs) != 0 {
+		t.Fatalf("lease visible at once: %+v", ifs)
+	}
+	n, _ := c.NetworkLookupByName("default")
+	if ls, _, _ := c.NetworkGetDhcpLeases(n, nil, -1, 0); len(ls) != 0 {
+		t.Fatalf("network lease visible at once: %+v", ls)
+	}
+	time.Sleep(120 * time.Millisecond)
+	if ifs, _ := c.DomainInterfaceAddresses(d, 0, 0); len(ifs) != 1 {
+		t.Fatalf("lease after the delay: %+v", ifs)
+	}
+}

@@ -43,7 +43,8 @@ func (f *Fake) assignLeases(d *domain) {
 			if addr == "" {
 				continue
 			}
-			l := &lease{mac: mac, ip: addr, hostname: host, prefix: prefixLen(ip), expiry: time.Now().Add(leaseTime).Unix(), net: n}
+			now := time.Now()
+			l := &lease{mac: mac, ip: addr, hostname: host, prefix: prefixLen(ip), expiry: now.Add(leaseTime).Unix(), net: n, visible: now.Add(f.opts.leaseDelay)}
 			n.leases = append(n.leases, l)
 			d.leases = append(d.leases, l)
 			break
@@ -124,8 +125,9 @@ func (c *Conn) NetworkGetDhcpLeases(Net libvirt.Network, Mac libvirt.OptString, 
 		return nil, 0, err
 	}
 	var out []libvirt.NetworkDhcpLease
+	now := time.Now()
 	for _, l := range n.leases {
-		if len(Mac) > 0 && !strings.EqualFold(Mac[0], l.mac) {
+		if len(Mac) > 0 && !strings.EqualFold(Mac[0], l.mac) || now.Before(l.visible) {
 			continue
 		}
 		bridge := ""
@@ -181,7 +183,7 @@ func (c *Conn) DomainInterfaceAddresses(Dom libvirt.Domain, Source uint32, Flags
 		mac := strings.ToLower(nic.MAC.Address)
 		var addrs []libvirt.DomainIPAddr
 		for _, l := range d.leases {
-			if l.mac == mac {
+			if l.mac == mac && !time.Now().Before(l.visible) {
 				addrs = append(addrs, libvirt.DomainIPAddr{Type: int32(libvirt.IPAddrTypeIpv4), Addr: l.ip, Prefix: uint32(l.prefix)})
 			}
 		}

@@ -3,6 +3,7 @@ package kvmtest
 import (
 	"fmt"
 	"net"
+	"time"
 
 	libvirt "github.com/digitalocean/go-libvirt"
 	"libvirt.org/go/libvirtxml"
@@ -26,6 +27,7 @@ type lease struct {
 	prefix            uint
 	expiry            int64
 	net               *network
+	visible           time.Time // WithLeaseDelay: not reported before
 }
 
 func (n *network) active() bool { return n.live != nil }
