@@ -81,11 +81,9 @@ func (n *rrNode) answer(qtype uint16, owner string) ([]dns.RR, string) {
 			syn[i] = c
 		}
 		out = syn
-	} else {
-		// The index is shared by concurrent queries: hand out a fresh
-		// slice so appending to the answer never writes into it.
-		out = append([]dns.RR(nil), out...)
 	}
+	// Unsynthesised, out is the index's own slice, shared by concurrent
+	// queries: callers only copy from it (append to a fresh m.Answer).
 	if qtype != dns.TypeCNAME && qtype != dns.TypeANY && len(out) == 1 {
 		if c, ok := out[0].(*dns.CNAME); ok {
 			return out, dns.CanonicalName(c.Target)

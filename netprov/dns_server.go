@@ -210,6 +210,11 @@ func (s *DNSServer) listen(ctx context.Context) ([]net.PacketConn, net.Listener,
 	if s.cfg.packetConn != nil {
 		return []net.PacketConn{s.cfg.packetConn}, s.cfg.listener, nil
 	}
+	if s.cfg.listener != nil {
+		// Opening UDP ourselves next to a given TCP listener could pick a
+		// different port or address: refuse rather than guess.
+		return nil, nil, fmt.Errorf("%w: WithListener needs WithPacketConn (the UDP side)", ErrServerConfig)
+	}
 	host, port, err := net.SplitHostPort(s.cfg.addr)
 	if err != nil {
 		return nil, nil, fmt.Errorf("%w: addr %q: %v", ErrServerConfig, s.cfg.addr, err)

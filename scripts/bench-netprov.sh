@@ -32,13 +32,17 @@ DHCP_RATE=${DHCP_RATE:-4000}
 root=$(cd "$(dirname "$0")/.." && pwd)
 tmp=$(mktemp -d /tmp/okvm-bench.XXXXXX)
 chmod 755 "$tmp"
+# dnsmasq rewrites its lease file on every lease change; on tmpfs that costs
+# CPU only, like the in-memory lease stores of Kea (persist false) and okvm.
+shm=$(mktemp -d /dev/shm/okvm-bench.XXXXXX)
+results=$tmp/results
 pids=()
 nss=()
 cleanup() {
 	for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
 	for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done
 	for n in "${nss[@]}"; do ip netns del "$n" 2>/dev/null || true; done
-	rm -rf "$tmp"
+	rm -rf "$tmp" "$shm"
 }
 trap cleanup EXIT
 trap 'echo "bench-netprov: failed at line $LINENO" >&2' ERR
@@ -122,8 +126,11 @@ bench_dns() {
 		out=$(dnsperf -s 127.0.0.1 -p "$2" -d "$queries" -l 5 -Q "$LAT_QPS" -c 4 -T 1 -v 2>&1)
 		read -r p50 p99 < <(awk '$1 == ">" {print $NF}' <<<"$out" | sort -g |
 			awk '{v[NR] = $1} END {if (NR == 0) {print "n/a n/a"; exit} printf "%.0f %.0f\n", v[int(NR*0.50)]*1e6, v[int(NR*0.99)]*1e6}')
-		printf "dns  %-8s round %d: %10s qps  lost %-8s avg %ss | at %s qps: p50 %sus p99 %sus\n" \
-			"$1" "$round" "$qps" "$lost" "$avg" "$LAT_QPS" "$p50" "$p99"
+		printf "dns  %-8s round %d: %10.0f qps  lost %-6s avg %8.0fus | at %s qps: p50 %6sus p99 %6sus\n" \
+			"$1" "$round" "$qps" "$lost" "$(awk -v a="$avg" 'BEGIN {print a*1e6}')" "$LAT_QPS" "$p50" "$p99"
+		echo "dns $1 qps $qps" >>"$results"
+		echo "dns $1 p50us $p50" >>"$results"
+		echo "dns $1 p99us $p99" >>"$results"
 	}
 	for ((round = 1; round <= ROUNDS; round++)); do
 		start_okvm_dns; okvm_pid=$bg; wait_dns "$okvm_port"
@@ -180,9 +187,9 @@ bench_dhcp() {
 			"$tmp/netprov.test" -test.run '^TestBenchServeDHCP$' -test.v
 	}
 	start_dnsmasq_dhcp() {
-		rm -f "$tmp/dnsmasq.leases"
+		rm -f "$shm/dnsmasq.leases"
 		server_bg ip netns exec "$A" dnsmasq -k -C /dev/null --user=root --port=0 --interface=veth-a --bind-interfaces \
-			--dhcp-range=10.251.0.0,static,255.255.0.0,1h --dhcp-hostsfile="$hostsfile" --dhcp-leasefile="$tmp/dnsmasq.leases" \
+			--dhcp-range=10.251.0.0,static,255.255.0.0,1h --dhcp-hostsfile="$hostsfile" --dhcp-leasefile="$shm/dnsmasq.leases" \
 			--dhcp-lease-max=100000 --dhcp-authoritative --no-ping --quiet-dhcp --pid-file="$tmp/dnsmasq-dhcp.pid" \
 			--dhcp-option=option:router,10.251.0.1 --dhcp-option=option:dns-server,10.251.0.1 \
 			--dhcp-option=option:domain-name,c1.example.com
@@ -203,8 +210,11 @@ bench_dhcp() {
 		# received ACKs (second exchange, "RA") per second of test period
 		acks=$(awk '/Statistics for: REQUEST-ACK/ {f=1} f && /received packets:/ {print $3; exit}' <<<"$out")
 		drops=$(awk '/Statistics for: DISCOVER-OFFER/ {f=1} f && /drops:/ {print $2; exit}' <<<"$out")
-		printf "dhcp %-8s round %d: %8s DORA/s (perfdhcp rate)  ACKs %-8s  (%s ACK/s)  DO drops %s\n" \
-			"$1" "$round" "${rate:-n/a}" "${acks:-n/a}" "$(awk -v a="${acks:-0}" -v d="$DURATION" 'BEGIN {printf "%.0f", a/d}')" "${drops:-n/a}"
+		local ackps
+		ackps=$(awk -v a="${acks:-0}" -v d="$DURATION" 'BEGIN {printf "%.0f", a/d}')
+		printf "dhcp %-8s round %d: %8.0f DORA/s (perfdhcp Rate)  %6s ACKs = %5s leases/s  DISCOVER drops %s\n" \
+			"$1" "$round" "${rate:-0}" "${acks:-n/a}" "$ackps" "${drops:-n/a}"
+		echo "dhcp $1 leases/s $ackps" >>"$results"
 	}
 	for ((round = 1; round <= ROUNDS; round++)); do
 		start_okvm_dhcp; run_perfdhcp okvm; stop "$bg"
@@ -213,9 +223,22 @@ bench_dhcp() {
 	done
 }
 
+# summary prints the median over the rounds of every figure, per server.
+summary() {
+	[ -s "$results" ] || return 0
+	echo "# medians over $ROUNDS rounds"
+	awk '{k = $1 " " $2 " " $3; v[k] = v[k] " " $4; if (!(k in seen)) {seen[k] = 1; order[++n] = k}}
+		END {for (i = 1; i <= n; i++) print order[i] v[order[i]]}' "$results" |
+		while read -r kind server metric values; do
+			med=$(tr ' ' '\n' <<<"$values" | grep . | sort -g | awk '{a[NR] = $1} END {print (NR % 2) ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2}')
+			printf "median %-4s %-8s %-9s %.0f\n" "$kind" "$server" "$metric" "$med"
+		done
+}
+
 case $what in
 dns) bench_dns ;;
 dhcp) bench_dhcp ;;
 all) bench_dns; bench_dhcp ;;
 *) echo "usage: $0 [dns|dhcp|all]" >&2; exit 2 ;;
 esac
+summary
