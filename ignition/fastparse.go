@@ -1,10 +1,8 @@
 package ignition
 
 import (
-	"bytes"
 	"encoding/base64"
 	"encoding/json"
-	"io"
 	"net/url"
 	"reflect"
 	"strings"
@@ -26,8 +24,9 @@ import (
 // alone is more than the 5 ms budget for parse + patch + serialize.
 //
 // So Parse first tries a path that gives the same verdict for less:
-//   - one encoding/json decode into the version's types with
-//     DisallowUnknownFields (unknown keys; no position tree needed);
+//   - one encoding/json decode into the version's types, then one walk of
+//     the raw bytes against the schema of those types for unknown keys
+//     (keyscan.go; exact, case-sensitive, like Ignition's check);
 //   - data URLs in storage.files checked by dataURLValid, an exact replica
 //     of Ignition's validateURL for data URLs (url.Parse, the dataurl
 //     grammar for the header, then the same per-byte rules and decoder for
@@ -39,18 +38,17 @@ import (
 // unknown key, a bad data URL, a validator error — falls back to
 // Ignition's own vX.Parse, which produces the authoritative report with
 // line and column. So the fast path can only make Parse faster, never
-// more lenient, with one documented exception: encoding/json matches keys
-// case-insensitively, so "Path" is accepted as "path" (the node's Ignition
-// does the same and merely warns). FuzzParse checks the equivalence.
+// more lenient. FuzzParse checks the equivalence.
 
-func fastParse[T any](raw []byte, validate func(any) report.Report) (t35.Config, []Problem, bool) {
+func fastParse[T any](raw []byte, version string, validate func(any) report.Report) (t35.Config, []Problem, bool) {
 	var typed T
-	dec := json.NewDecoder(bytes.NewReader(raw))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&typed); err != nil {
+	if err := json.Unmarshal(raw, &typed); err != nil {
 		return t35.Config{}, nil, false
 	}
-	if _, err := dec.Token(); err != io.EOF {
+	if reflect.ValueOf(&typed).Elem().FieldByName("Ignition").FieldByName("Version").String() != version {
+		return t35.Config{}, nil, false
+	}
+	if !knownKeys(raw, schemaOf(reflect.TypeOf(typed))) {
 		return t35.Config{}, nil, false
 	}
 	// The validator's copy: the same typed config with the file sources

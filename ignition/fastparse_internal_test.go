@@ -2,10 +2,15 @@ package ignition
 
 import (
 	"net/url"
+	"reflect"
 	"strings"
 	"testing"
 
 	"github.com/vincent-petithory/dataurl"
+
+	t32 "github.com/coreos/ignition/v2/config/v3_2/types"
+
+	"github.com/okvm/okvm/ignition/ignitiontest"
 )
 
 // ignitionDataURLValid is Ignition's validateURL for data URLs.
@@ -41,6 +46,13 @@ func FuzzDataURLValid(f *testing.F) {
 // TestFastPathTaken guards the benchmark's premise: a generated bootstrap
 // config is accepted by the fast path (not silently by the fallback).
 func TestFastPathTaken(t *testing.T) {
+	boot, err := ignitiontest.Bootstrap(ignitiontest.BootstrapOptions{Seed: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, _, ok := specs[specIndex(V3_2)].fast(boot); !ok {
+		t.Fatal("fast path rejected the generated bootstrap config")
+	}
 	raw := []byte(`{"ignition":{"version":"3.2.0"},"storage":{"files":[{"path":"/a","contents":{"source":"data:;base64,aGVsbG8K"}}]}}`)
 	if _, _, ok := specs[specIndex(V3_2)].fast(raw); !ok {
 		t.Fatal("fast path rejected a valid config")
@@ -48,5 +60,24 @@ func TestFastPathTaken(t *testing.T) {
 	bad := []byte(`{"ignition":{"version":"3.2.0"},"storage":{"files":[{"path":"/a","contents":{"source":"data:;base64,aGVsbG8"}}]}}`)
 	if _, _, ok := specs[specIndex(V3_2)].fast(bad); ok {
 		t.Fatal("fast path accepted an invalid data URL")
+	}
+}
+
+func TestKnownKeys(t *testing.T) {
+	root := schemaOf(reflect.TypeOf(t32.Config{}))
+	for raw, want := range map[string]bool{
+		`{"ignition":{"version":"3.2.0"}}`:                                                  true,
+		` { "storage" : { "files" : [ { "path" : "/a\"b" , "mode" : 420 } , {} ] } } `:      true,
+		`{"storage":{"files":[{"path":"/a","contents":{"source":"x","verification":{}}}]}}`: true,
+		`{"Storage":{}}`:                            false, // Ignition's check is case-sensitive
+		`{"storage":{"files":[{"pathx":"/a"}]}}`:    false,
+		`{"st\u006frage":{}}`:                       false, // escaped key: let Ignition decide
+		`{"storage":{"files":{"path":"/a"}}}`:       false, // wrong shape
+		`{"kernelArguments":{"shouldExist":["a"]}}`: false, // 3.3 field in 3.2
+		`{"ignition":{"version":"3.2.0"}} x`:        false,
+	} {
+		if got := knownKeys([]byte(raw), root); got != want {
+			t.Errorf("knownKeys(%s) = %v, want %v", raw, got, want)
+		}
 	}
 }

@@ -33,6 +33,17 @@ type Config struct {
 // every problem by JSON path.
 func Parse(raw []byte, opts ...Option) (*Config, error) {
 	o := buildOptions(opts)
+	if version, ok := quickVersion(raw); ok && !o.allowUnknown {
+		if i := specIndex(version); i >= 0 {
+			if cfg, ps, ok := specs[i].fast(raw); ok {
+				o.log.Debug("ignition: parsed config", "version", version, "bytes", len(raw),
+					"files", len(cfg.Storage.Files), "units", len(cfg.Systemd.Units), "warnings", len(ps))
+				return &Config{version: version, cfg: cfg, warnings: ps, opts: o, rawSize: len(raw)}, nil
+			}
+		}
+	}
+	// Slow path: read the version the way Ignition does (encoding/json,
+	// case-insensitive keys) and let Ignition's own parser decide.
 	version, err := sniffVersion(raw)
 	if err != nil {
 		return nil, err
@@ -40,13 +51,6 @@ func Parse(raw []byte, opts ...Option) (*Config, error) {
 	i := specIndex(version)
 	if i < 0 {
 		return nil, unsupported(version)
-	}
-	if !o.allowUnknown {
-		if cfg, ps, ok := specs[i].fast(raw); ok {
-			o.log.Debug("ignition: parsed config", "version", version, "bytes", len(raw),
-				"files", len(cfg.Storage.Files), "units", len(cfg.Systemd.Units), "warnings", len(ps))
-			return &Config{version: version, cfg: cfg, warnings: ps, opts: o, rawSize: len(raw)}, nil
-		}
 	}
 	cfg, rpt, err := specs[i].parse(raw)
 	ps, unknown := problems(rpt, !o.allowUnknown)
@@ -75,62 +79,68 @@ func Parse(raw []byte, opts ...Option) (*Config, error) {
 	return &Config{version: version, cfg: cfg, warnings: ps, opts: o, rawSize: len(raw)}, nil
 }
 
-// sniffVersion reads ignition.version with a streaming decoder that stops
-// as soon as it has it (openshift-install writes "ignition" first), instead
-// of decoding a 300 KB document twice. Syntax errors anywhere are still
-// caught: Ignition's parser runs next, and malformedError recovers the
-// offset on that error path.
-func sniffVersion(raw []byte) (string, error) {
-	if len(bytes.TrimSpace(raw)) == 0 {
-		return "", &SyntaxError{Offset: 0, Line: 1, Column: 1, Err: errors.New("empty input")}
-	}
+// quickVersion reads ignition.version with a streaming decoder that stops
+// as soon as it has it (openshift-install writes "ignition" first), so the
+// fast path does not pay for a second pass over a 300 KB document. It only
+// recognizes the exact key "ignition"; anything unusual answers !ok and
+// Parse takes the slow path. (The fast path re-checks the version it
+// decoded, so a later duplicate key cannot fool it.)
+func quickVersion(raw []byte) (string, bool) {
 	dec := json.NewDecoder(bytes.NewReader(raw))
-	tok, err := dec.Token()
-	if err != nil {
-		return "", malformedError(raw)
-	}
-	if d, ok := tok.(json.Delim); !ok || d != '{' {
-		if e := malformedError(raw); e != nil {
-			return "", e
-		}
-		return "", &ValidationError{Version: "unknown", Problems: []Problem{{Severity: SeverityError, Path: "$", Message: "a config is a JSON object"}}}
+	if tok, err := dec.Token(); err != nil || tok != json.Delim('{') {
+		return "", false
 	}
 	for dec.More() {
 		tok, err := dec.Token()
 		if err != nil {
-			return "", malformedError(raw)
+			return "", false
 		}
 		if key, _ := tok.(string); key != "ignition" {
 			var skip json.RawMessage
 			if err := dec.Decode(&skip); err != nil {
-				return "", malformedError(raw)
+				return "", false
 			}
 			continue
 		}
 		var ign struct {
 			Version *string `json:"version"`
 		}
-		if err := dec.Decode(&ign); err != nil {
-			if e := malformedError(raw); e != nil {
-				return "", e
-			}
-			p, _ := typeProblem(raw, err)
-			if p.Path == "$" {
-				p.Path = "$.ignition"
-			} else {
-				p.Path = strings.Replace(p.Path, "$.", "$.ignition.", 1)
-			}
-			return "", &ValidationError{Version: "unknown", Problems: []Problem{p}}
+		if err := dec.Decode(&ign); err != nil || ign.Version == nil {
+			return "", false
 		}
-		if ign.Version == nil {
-			break
-		}
-		return *ign.Version, nil
+		return *ign.Version, true
+	}
+	return "", false
+}
+
+// sniffVersion reads ignition.version exactly as Ignition does
+// (encoding/json into a stub: case-insensitive keys, last one wins) and
+// turns malformed JSON into a *SyntaxError with the offset.
+func sniffVersion(raw []byte) (string, error) {
+	if len(bytes.TrimSpace(raw)) == 0 {
+		return "", &SyntaxError{Offset: 0, Line: 1, Column: 1, Err: errors.New("empty input")}
 	}
 	if e := malformedError(raw); e != nil {
 		return "", e
 	}
-	return "", fmt.Errorf("%w: $.ignition.version is missing", ErrUnsupportedVersion)
+	var stub struct {
+		Ignition *struct {
+			Version *string `json:"version"`
+		} `json:"ignition"`
+	}
+	if err := json.Unmarshal(raw, &stub); err != nil {
+		if p, ok := typeProblem(raw, err); ok {
+			if p.Path == "$" {
+				p.Message = "a config is a JSON object (" + p.Message + ")"
+			}
+			return "", &ValidationError{Version: "unknown", Problems: []Problem{p}}
+		}
+		return "", fmt.Errorf("%w: %v", ErrMalformed, err)
+	}
+	if stub.Ignition == nil || stub.Ignition.Version == nil {
+		return "", fmt.Errorf("%w: $.ignition.version is missing", ErrUnsupportedVersion)
+	}
+	return *stub.Ignition.Version, nil
 }
 
 // malformedError returns a *SyntaxError with the offset if raw is not

@@ -97,27 +97,27 @@ var ignitionTranslate = map[string]func(any) t35.Config{
 var specs = []spec{
 	{V3_0, lift(v30.Parse), func() any { return new(t30.Config) }, validateTyped[t30.Config],
 		func(raw []byte) (t35.Config, []Problem, bool) {
-			return fastParse[t30.Config](raw, validateTyped[t30.Config])
+			return fastParse[t30.Config](raw, V3_0, validateTyped[t30.Config])
 		}},
 	{V3_1, lift(v31.Parse), func() any { return new(t31.Config) }, validateTyped[t31.Config],
 		func(raw []byte) (t35.Config, []Problem, bool) {
-			return fastParse[t31.Config](raw, validateTyped[t31.Config])
+			return fastParse[t31.Config](raw, V3_1, validateTyped[t31.Config])
 		}},
 	{V3_2, lift(v32.Parse), func() any { return new(t32.Config) }, validateTyped[t32.Config],
 		func(raw []byte) (t35.Config, []Problem, bool) {
-			return fastParse[t32.Config](raw, validateTyped[t32.Config])
+			return fastParse[t32.Config](raw, V3_2, validateTyped[t32.Config])
 		}},
 	{V3_3, lift(v33.Parse), func() any { return new(t33.Config) }, validateTyped[t33.Config],
 		func(raw []byte) (t35.Config, []Problem, bool) {
-			return fastParse[t33.Config](raw, validateTyped[t33.Config])
+			return fastParse[t33.Config](raw, V3_3, validateTyped[t33.Config])
 		}},
 	{V3_4, lift(v34.Parse), func() any { return new(t34.Config) }, validateTyped[t34.Config],
 		func(raw []byte) (t35.Config, []Problem, bool) {
-			return fastParse[t34.Config](raw, validateTyped[t34.Config])
+			return fastParse[t34.Config](raw, V3_4, validateTyped[t34.Config])
 		}},
 	{V3_5, lift(v35.Parse), func() any { return new(t35.Config) }, validateTyped[t35.Config],
 		func(raw []byte) (t35.Config, []Problem, bool) {
-			return fastParse[t35.Config](raw, validateTyped[t35.Config])
+			return fastParse[t35.Config](raw, V3_5, validateTyped[t35.Config])
 		}},
 }
 
