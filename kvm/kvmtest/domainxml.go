@@ -1,7 +1,6 @@
 package kvmtest
 
 import (
-	"crypto/rand"
 	"encoding/hex"
 	"fmt"
 	"net"
@@ -320,15 +319,6 @@ func parseUUID(s string) (libvirt.UUID, error) {
 	}
 	copy(u[:], b)
 	return u, nil
-}
-
-// randomUUID is for objects created outside the fake's seeded source.
-func randomUUID() libvirt.UUID {
-	var u libvirt.UUID
-	_, _ = rand.Read(u[:])
-	u[6] = u[6]&0x0f | 0x40
-	u[8] = u[8]&0x3f | 0x80
-	return u
 }
 
 // checkPCIRange is the parser's range check of a PCI address
