@@ -226,6 +226,13 @@ func (s *suite) domainLifecycle(t *testing.T) {
 		t.Errorf("active list lacks running %s", name)
 	}
 	s.driverCode(t, "create running", c.DomainCreate(d), libvirt.ErrOperationInvalid, "domain is already running")
+	ifs, err := c.DomainInterfaceAddresses(h, uint32(libvirt.DomainInterfaceAddressesSrcLease), 0)
+	must(t, "lease addresses of a NIC-less domain", err)
+	if len(ifs) != 0 {
+		t.Errorf("NIC-less domain has addresses %+v", ifs)
+	}
+	_, err = c.DomainInterfaceAddresses(h, uint32(libvirt.DomainInterfaceAddressesSrcAgent), 0)
+	s.driverCode(t, "agent addresses without an agent", err, libvirt.ErrAgentUnresponsive, "QEMU guest agent is not connected")
 	must(t, "reboot", c.DomainReboot(h, 0))
 	must(t, "destroy", c.DomainDestroy(h))
 	reason = waitState(t, c, d, libvirt.DomainShutoff, 10*time.Second)
@@ -235,6 +242,8 @@ func (s *suite) domainLifecycle(t *testing.T) {
 	s.driverCode(t, "destroy shut-off", c.DomainDestroy(d), libvirt.ErrOperationInvalid, "domain is not running")
 	s.driverCode(t, "shutdown shut-off", c.DomainShutdown(d), libvirt.ErrOperationInvalid, "domain is not running")
 	s.driverCode(t, "reboot shut-off", c.DomainReboot(d, 0), libvirt.ErrOperationInvalid, "domain is not running")
+	_, err = c.DomainInterfaceAddresses(d, uint32(libvirt.DomainInterfaceAddressesSrcLease), 0)
+	s.driverCode(t, "addresses of a shut-off domain", err, libvirt.ErrOperationInvalid, "domain is not running")
 	must(t, "undefine", c.DomainUndefineFlags(d, 0))
 	collectEvents(t, events, name, [][2]int32{
 		{int32(libvirt.DomainEventDefined), int32(libvirt.DomainEventDefinedAdded)},
