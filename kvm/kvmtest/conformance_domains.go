@@ -232,7 +232,7 @@ func (s *suite) domainLifecycle(t *testing.T) {
 		t.Errorf("NIC-less domain has addresses %+v", ifs)
 	}
 	_, err = c.DomainInterfaceAddresses(h, uint32(libvirt.DomainInterfaceAddressesSrcAgent), 0)
-	s.driverCode(t, "agent addresses without an agent", err, libvirt.ErrAgentUnresponsive, "QEMU guest agent is not connected")
+	s.driverCode(t, "agent addresses without an agent channel", err, libvirt.ErrArgumentUnsupported, "QEMU guest agent is not configured")
 	must(t, "reboot", c.DomainReboot(h, 0))
 	must(t, "destroy", c.DomainDestroy(h))
 	reason = waitState(t, c, d, libvirt.DomainShutoff, 10*time.Second)

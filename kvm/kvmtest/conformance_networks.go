@@ -266,5 +266,5 @@ func (s *suite) leases(t *testing.T) {
 		t.Errorf("leases for one MAC: %+v", ls)
 	}
 	_, err = c.DomainInterfaceAddresses(d, uint32(libvirt.DomainInterfaceAddressesSrcAgent), 0)
-	wantCode(t, "agent source", err, libvirt.ErrAgentUnresponsive, "")
+	wantCode(t, "agent source", err, libvirt.ErrArgumentUnsupported, "QEMU guest agent is not configured")
 }

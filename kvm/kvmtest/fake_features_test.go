@@ -261,3 +261,19 @@ func TestLeaseDelay(t *testing.T) {
 		t.Fatalf("lease after the delay: %+v", ifs)
 	}
 }
+
+func TestAgentChannel(t *testing.T) {
+	c := New().Conn()
+	x := tinyDomainXML("agent", "q35", "<channel type='unix'><target type='virtio' name='org.qemu.guest_agent.0'/></channel>")
+	d, err := c.DomainDefineXMLFlags(x, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.DomainCreate(d); err != nil {
+		t.Fatal(err)
+	}
+	_, err = c.DomainInterfaceAddresses(d, uint32(libvirt.DomainInterfaceAddressesSrcAgent), 0)
+	if code(err) != libvirt.ErrAgentUnresponsive {
+		t.Fatalf("agent channel without an agent: %v", err)
+	}
+}

@@ -151,8 +151,9 @@ func (c *Conn) NetworkGetDhcpLeases(Net libvirt.Network, Mac libvirt.OptString, 
 }
 
 // DomainInterfaceAddresses answers from leases (source 0). The fake guest
-// has no agent (source 1 fails like libvirt's "agent not connected") and
-// no ARP traffic (source 2 finds nothing).
+// runs no agent (source 1 fails as in libvirt: "not configured" without a
+// guest-agent channel, "not connected" with one) and sends no ARP traffic
+// (source 2 finds nothing).
 func (c *Conn) DomainInterfaceAddresses(Dom libvirt.Domain, Source uint32, Flags uint32) ([]libvirt.DomainInterface, error) {
 	if err := c.enter("DomainInterfaceAddresses"); err != nil {
 		return nil, err
@@ -169,6 +170,9 @@ func (c *Conn) DomainInterfaceAddresses(Dom libvirt.Domain, Source uint32, Flags
 	switch libvirt.DomainInterfaceAddressesSource(Source) {
 	case libvirt.DomainInterfaceAddressesSrcLease:
 	case libvirt.DomainInterfaceAddressesSrcAgent:
+		if !hasAgentChannel(d.live) {
+			return nil, lverr(libvirt.ErrArgumentUnsupported, "argument unsupported: QEMU guest agent is not configured")
+		}
 		return nil, lverr(libvirt.ErrAgentUnresponsive, "Guest agent is not responding: QEMU guest agent is not connected")
 	case libvirt.DomainInterfaceAddressesSrcArp:
 		return nil, nil
@@ -197,4 +201,15 @@ func (c *Conn) DomainInterfaceAddresses(Dom libvirt.Domain, Source uint32, Flags
 		out = append(out, libvirt.DomainInterface{Name: name, Hwaddr: libvirt.OptString{mac}, Addrs: addrs})
 	}
 	return out, nil
+}
+
+// hasAgentChannel: the domain has the virtio channel the QEMU guest agent
+// talks through.
+func hasAgentChannel(def *libvirtxml.Domain) bool {
+	for _, ch := range def.Devices.Channels {
+		if ch.Target != nil && ch.Target.VirtIO != nil && ch.Target.VirtIO.Name == "org.qemu.guest_agent.0" {
+			return true
+		}
+	}
+	return false
 }
