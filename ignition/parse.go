@@ -25,7 +25,10 @@ type Config struct {
 }
 
 // Parse parses and validates an Ignition 3.0–3.5 config with Ignition's own
-// parser for that exact version.
+// types and validator for that exact version: first through a single-pass
+// path that reaches the same verdict (fastparse.go), and through Ignition's
+// own vX.Parse for anything that path does not accept, so error reports
+// are Ignition's, with line and column.
 //
 // Errors: *SyntaxError (ErrMalformed) with the byte offset for bad JSON;
 // ErrUnsupportedVersion for 2.x, experimental or unknown versions;
