@@ -121,6 +121,7 @@ func RunConformance(t *testing.T, h Harness) {
 	t.Run("DomainUndefineRunning", s.domainUndefineRunning)
 	t.Run("DomainShutdown", s.domainShutdown)
 	t.Run("DomainNvram", s.domainNvram)
+	t.Run("AgentChannel", s.agentChannel)
 	t.Run("Events", s.events)
 	t.Run("Networks", s.networks)
 	t.Run("NetworkUpdate", s.networkUpdate)

@@ -309,6 +309,20 @@ func (s *suite) domainShutdown(t *testing.T) {
 	}, 10*time.Second)
 }
 
+// agentChannel: a guest-agent channel without an agent behind it.
+func (s *suite) agentChannel(t *testing.T) {
+	s.h.need(t, CapStartDomains)
+	c := s.conn(t)
+	name := s.name(t, "agent")
+	cleanupDomain(t, c, name)
+	d, err := c.DomainDefineXMLFlags(tinyDomainXML(name, "q35", "<channel type='unix'><target type='virtio' name='org.qemu.guest_agent.0'/></channel>"), 0)
+	must(t, "define", err)
+	must(t, "create", c.DomainCreate(d))
+	_, err = c.DomainInterfaceAddresses(d, uint32(libvirt.DomainInterfaceAddressesSrcAgent), 0)
+	s.driverCode(t, "agent addresses, agent not running", err, libvirt.ErrAgentUnresponsive, "QEMU guest agent is not connected")
+	must(t, "destroy", c.DomainDestroy(d))
+}
+
 func (s *suite) domainNvram(t *testing.T) {
 	s.h.need(t, CapStartDomains, CapNvram)
 	c := s.conn(t)
