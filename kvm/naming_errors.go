@@ -24,8 +24,8 @@ const (
 	// (host device passthrough, vDPA, …): its driver decides the name.
 	ReasonNotPCINIC NotPredictableReason = "not-emulated-pci"
 	// ReasonACPIIndexUnverified: an <acpi index> on a bus where QEMU's
-	// support for it is not established (not a pc root-bus slot nor a q35
-	// root port on a QEMU ≥ 6.1 machine type).
+	// support for it is not established (not a pc root-bus slot, not behind
+	// a pc pci-bridge, not a q35 root port on a QEMU ≥ 6.1 machine type).
 	ReasonACPIIndexUnverified NotPredictableReason = "acpi-index-unverified"
 	// ReasonSlotHotplugUnknown: the NIC is behind a conventional PCI bridge
 	// whose slot number may already be taken by a root-bus hotplug slot;

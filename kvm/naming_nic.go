@@ -122,9 +122,16 @@ func predictNIC(p *NICPrediction, nic *libvirtxml.DomainInterface, t *topology, 
 		}
 	case isConventionalBridge(bus.model):
 		if idx > 0 {
-			p.NotPredictable = notPredictable(ReasonACPIIndexUnverified,
-				"<acpi index='%d'/> behind %s (index %d): not verified on a guest", idx, bus.model, bus.index)
-			return
+			// pc: QEMU's ACPI bridge hotplug (on by default) carries the
+			// index behind a pci-bridge (observed: eno9). q35's
+			// pcie-to-pci-bridge has not been checked.
+			if t.q35 || !t.acpi || !bus.hotplug {
+				p.NotPredictable = notPredictable(ReasonACPIIndexUnverified,
+					"<acpi index='%d'/> behind %s (index %d) on machine %q: only verified behind a pc pci-bridge with ACPI hotplug",
+					idx, bus.model, bus.index, t.machine)
+				return
+			}
+			ev.ACPIIndex = idx
 		}
 		if !t.acpi || !bus.hotplug || (t.q35 && !t.acpiHotplugQ35) {
 			p.NotPredictable = notPredictable(ReasonSlotHotplugUnknown,

@@ -78,14 +78,14 @@ func TestPredictNamesDefinedLayouts(t *testing.T) {
 		// slot 5 is a root hotplug slot already, so the kernel renames the
 		// bridge's to "5-2" and net_id falls back to the path name.
 		// Bridge slot 2 is free too: root slot 2 holds the (cold-plugged,
-		// so not hot-pluggable) bridge itself. An <acpi index> behind a
-		// bridge is not claimed.
+		// so not hot-pluggable) bridge itself. ACPI bridge hotplug carries
+		// an <acpi index> behind the bridge.
 		{"pc-bridge", []string{
 			"52:54:00:0b:b1:01 0000:01:01.0 ens1 slot",
 			"52:54:00:0b:b1:05 0000:01:05.0 enp1s5 path",
 			"52:54:00:0b:b1:0a 0000:00:03.0 ens3 slot",
 			"52:54:00:0b:b1:02 0000:01:02.0 ens2 slot",
-			"52:54:00:0b:b1:03 acpi-index-unverified"}},
+			"52:54:00:0b:b1:03 0000:01:03.0 eno9 onboard"}},
 		{"q35-pcie0", []string{
 			"52:54:00:0a:00:03 0000:00:03.0 enp0s3 path",
 			"52:54:00:0a:00:04 0000:01:00.0 enp1s0 path"}},
@@ -314,9 +314,9 @@ func TestNotPredictable(t *testing.T) {
 				Bus: uptrNaming(0), Slot: uptrNaming(4), Function: uptrNaming(0)}}}}
 			d.Devices.Interfaces[0].Address.PCI.Slot = uptrNaming(4)
 		}, 0, ReasonSlotHotplugUnknown},
-		{"pc-bridge", func(d *libvirtxml.Domain) {
-			d.Devices.Interfaces[0].ACPI = &libvirtxml.DomainDeviceACPI{Index: 3}
-		}, 0, ReasonACPIIndexUnverified},
+		{"q35-e1000", func(d *libvirtxml.Domain) {
+			d.Devices.Interfaces[1].ACPI = &libvirtxml.DomainDeviceACPI{Index: 3} // the e1000 behind pcie-to-pci-bridge
+		}, 1, ReasonACPIIndexUnverified},
 		{"q35-acpi-index", func(d *libvirtxml.Domain) { d.OS.Type.Machine = "pc-q35-5.2" }, 1, ReasonACPIIndexUnverified},
 		{"q35-acpi-index", func(d *libvirtxml.Domain) { d.OS.Type.Machine = "pc-q35-rhel9.2.0" }, 1, ReasonACPIIndexUnverified},
 		{"q35-pcie0", func(d *libvirtxml.Domain) {

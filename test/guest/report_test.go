@@ -77,8 +77,9 @@ func report(env reportEnv, results []result) string {
 			kernel = r.obs.Kernel
 		}
 	}
-	w("Written by the last full run of `scripts/verify-names.sh` (`make verify-names`), %s: libvirt %s, QEMU %s, guest kernel %s.\n\n",
-		time.Now().UTC().Format("2006-01-02"), env.libvirt, env.qemu, kernel)
+	w("Guest observations from the last full run of `scripts/verify-names.sh` (`make verify-names`; libvirt %s, QEMU %s, guest\n", env.libvirt, env.qemu)
+	w("kernel %s), predictions from the current code; written %s. `go test ./test/guest -run TestReportFromGoldens -report`\n", kernel, time.Now().UTC().Format("2006-01-02"))
+	w("rewrites it from the recorded guests (`kvm/testdata/naming/*.observed.json`) without booting anything.\n\n")
 	w("Each layout in `test/guest/layouts/` is defined on the lab libvirtd (`<domain type='qemu'>`, TCG, 256 MiB),\n")
 	w("`kvm.Client.PredictNames` reads the XML libvirt defined, and the guest — the Debian 12 kernel with an initramfs of\n")
 	w("busybox, kernel modules and systemd 252's `udevadm` — reports what its own kernel and udev do: for each NIC the output of\n")
