@@ -39,9 +39,11 @@ func BuildFakeInstaller(tb testing.TB) string {
 			return
 		}
 		out := filepath.Join(dir, "openshift-install")
-		goTool := filepath.Join(runtime.GOROOT(), "bin", "go")
-		if _, err := os.Stat(goTool); err != nil {
-			goTool = "go"
+		goTool, err := exec.LookPath("go")
+		if err != nil {
+			// `go test` may run with a PATH lacking go; the toolchain
+			// that built this binary is the next best guess.
+			goTool = filepath.Join(runtime.GOROOT(), "bin", "go")
 		}
 		cmd := exec.Command(goTool, "build", "-o", out, FakeInstallerPackage)
 		cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
