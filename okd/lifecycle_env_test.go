@@ -141,7 +141,8 @@ func newEnv(t testing.TB, cfg lcConfig) *lcEnv {
 	}
 	e := &lcEnv{t: t, cfg: cfg, dir: cfg.dir, fake: cfg.fake, log: &syncBuffer{}}
 	logger := slog.New(slog.NewJSONHandler(e.log, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	imgDir := filepath.Join(t.TempDir(), "img")
+	// Under the artifacts dir: a SIGKILLed crash-test child cleans nothing.
+	imgDir := filepath.Join(cfg.dir, "cache")
 	if err := os.MkdirAll(imgDir, 0o755); err != nil {
 		t.Fatal(err)
 	}

@@ -61,6 +61,10 @@ type LifecycleState struct {
 	// Network is the resolved network plan input: the addresses IPAM gave
 	// stay the same across reruns even if the allocator changed.
 	Network *netprov.PlanSpec `json:"network,omitempty"`
+	// BaseImages lists the hypervisor URIs whose base volume was uploaded
+	// completely. A volume without an entry here is a crashed upload (the
+	// volume exists at full capacity with half its bytes): it is replaced.
+	BaseImages []string `json:"baseImages,omitempty"`
 	// Deadline read from bootstrap.ign.
 	Deadline *ignition.Deadline `json:"deadline,omitempty"`
 	// BootstrapRemovedIn is how long bootstrap removal took.

@@ -7,6 +7,7 @@ import (
 	"net/netip"
 	"os"
 	"path/filepath"
+	"slices"
 	"time"
 
 	"github.com/okvm/okvm/ignition"
@@ -102,23 +103,66 @@ func (l *Lifecycle) stepInstallConfig(ctx context.Context) error {
 	return err
 }
 
+// stepManifests runs `create manifests` and the UPI patch. The installer
+// consumes install-config.yaml, so a rerun after a crash finds one of:
+// the input still there (run again), or manifests/ without it (the
+// installer finished; only the patch, which is idempotent, may be missing).
 func (l *Lifecycle) stepManifests(ctx context.Context) error {
-	// A crash during `create manifests` may have consumed install-config.yaml:
-	// write it again so the rerun has its input.
-	if _, err := os.Stat(filepath.Join(l.installDir(), "install-config.yaml")); errors.Is(err, os.ErrNotExist) {
-		if _, err := os.Stat(filepath.Join(l.installDir(), "manifests")); err != nil {
-			if err := l.stepInstallConfig(ctx); err != nil {
-				return err
-			}
+	dir := l.installDir()
+	haveInput := exists(filepath.Join(dir, InstallConfigFile))
+	haveManifests := exists(filepath.Join(dir, SchedulerManifest))
+	switch {
+	case !haveInput && haveManifests:
+		p, err := PatchManifests(dir, l.spec.MastersSchedulable())
+		if err != nil {
+			return err
+		}
+		l.report(Progress{Step: StepManifests, Message: fmt.Sprintf("manifests already created by an earlier run; UPI patch applied (%d removed)", len(p.Removed))})
+		return nil
+	case !haveInput:
+		// Neither: the installer died half-way through. Start from the
+		// input again (nothing has booted: no certificate is in use yet).
+		if err := l.stepInstallConfig(ctx); err != nil {
+			return err
 		}
 	}
 	_, err := l.installer.CreateManifests(ctx, l.spec.MastersSchedulable())
 	return err
 }
 
+// ignitionOutputs are the files `create ignition-configs` leaves.
+var ignitionOutputs = []string{"bootstrap.ign", "master.ign", "worker.ign", "metadata.json", "auth/kubeconfig", "auth/kubeadmin-password"}
+
+// stepIgnitionConfigs runs `create ignition-configs`, which consumes the
+// manifests. A rerun after a crash finds every output there and the
+// manifests gone (done: running it again would fail for want of input, or
+// worse, mint new certificates), or the manifests still there (run again),
+// or neither (redo install-config and manifests first).
 func (l *Lifecycle) stepIgnitionConfigs(ctx context.Context) error {
+	dir := l.installDir()
+	complete := true
+	for _, f := range ignitionOutputs {
+		if !exists(filepath.Join(dir, f)) {
+			complete = false
+		}
+	}
+	haveManifests := exists(filepath.Join(dir, "manifests"))
+	switch {
+	case complete && !haveManifests:
+		l.report(Progress{Step: StepIgnitionConfigs, Message: "Ignition configs already created by an earlier run"})
+		return nil
+	case !haveManifests && !exists(filepath.Join(dir, InstallConfigFile)):
+		if err := l.stepManifests(ctx); err != nil {
+			return err
+		}
+	}
 	_, err := l.installer.CreateIgnitionConfigs(ctx)
 	return err
+}
+
+func exists(path string) bool {
+	_, err := os.Stat(path)
+	return err == nil
 }
 
 // stepDeadline reads the bootstrap certificates' deadline from
@@ -171,12 +215,30 @@ func (l *Lifecycle) stepImage(ctx context.Context) error {
 		if err := c.EnsureDirPool(ctx, l.pool, l.poolDir); err != nil {
 			return err
 		}
-		if _, err := c.Volume(ctx, l.pool, l.baseVolume()); err == nil {
+		_, err = c.Volume(ctx, l.pool, l.baseVolume())
+		switch {
+		case err == nil && slices.Contains(l.state.BaseImages, uri):
 			continue // uploaded by an earlier run
-		} else if !errors.Is(err, kvm.ErrNotFound) {
+		case err == nil:
+			// Left by a run that crashed during the upload: its bytes
+			// cannot be trusted. Nothing is backed by it yet (the VMs come
+			// after this step).
+			l.log.Warn("replacing a base image whose upload did not finish", "volume", l.baseVolume(), "hypervisor", uri)
+			if err := c.DeleteVolume(ctx, l.pool, l.baseVolume()); err != nil && !errors.Is(err, kvm.ErrNotFound) {
+				return err
+			}
+		case !errors.Is(err, kvm.ErrNotFound):
 			return err
 		}
 		if err := l.uploadVolume(ctx, c, l.baseVolume(), "qcow2", img); err != nil {
+			return err
+		}
+		l.stateMu.Lock()
+		if !slices.Contains(l.state.BaseImages, uri) {
+			l.state.BaseImages = append(l.state.BaseImages, uri)
+		}
+		l.stateMu.Unlock()
+		if err := l.saveState(); err != nil {
 			return err
 		}
 		l.report(Progress{Step: StepImage, Message: fmt.Sprintf("base image %s uploaded to %s (%d bytes)", l.baseVolume(), uri, img.Size())})

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"math"
 	"os"
 	"path/filepath"
 	"slices"
@@ -41,10 +42,15 @@ type Volume struct {
 	XML  string `json:"xml"`
 }
 
+// needAll is the NeedResults of libvirt's list calls: libvirtd reads it
+// as a flag (non-zero: return the objects), kvmtest as a limit, so 1 would
+// keep one domain of many in the fake. kvm sends the same value.
+const needAll = math.MaxInt32
+
 // Save reads the daemon's state through conn.
 func Save(conn kvm.Libvirt) (*Snapshot, error) {
 	var s Snapshot
-	pools, _, err := conn.ConnectListAllStoragePools(1, 0)
+	pools, _, err := conn.ConnectListAllStoragePools(needAll, 0)
 	if err != nil {
 		return nil, err
 	}
@@ -58,7 +64,7 @@ func Save(conn kvm.Libvirt) (*Snapshot, error) {
 			return nil, err
 		}
 		s.Pools = append(s.Pools, Object{XML: x, Active: act != 0})
-		vols, _, err := conn.StoragePoolListAllVolumes(p, 1, 0)
+		vols, _, err := conn.StoragePoolListAllVolumes(p, needAll, 0)
 		if err != nil {
 			return nil, err
 		}
@@ -72,7 +78,7 @@ func Save(conn kvm.Libvirt) (*Snapshot, error) {
 			s.Volumes = append(s.Volumes, Volume{Pool: p.Name, XML: vx})
 		}
 	}
-	nets, _, err := conn.ConnectListAllNetworks(1, 0)
+	nets, _, err := conn.ConnectListAllNetworks(needAll, 0)
 	if err != nil {
 		return nil, err
 	}
@@ -87,7 +93,7 @@ func Save(conn kvm.Libvirt) (*Snapshot, error) {
 		}
 		s.Networks = append(s.Networks, Object{XML: x, Active: act != 0})
 	}
-	doms, _, err := conn.ConnectListAllDomains(1, 0)
+	doms, _, err := conn.ConnectListAllDomains(needAll, 0)
 	if err != nil {
 		return nil, err
 	}
