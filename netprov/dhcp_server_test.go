@@ -102,7 +102,9 @@ func TestDHCPReplyOfferCarriesTheOptions(t *testing.T) {
 func TestDHCPReplyProtocol(t *testing.T) {
 	var logs bytes.Buffer
 	s := newDHCP(t, netprov.WithLogger(slog.New(slog.NewTextHandler(&logs, nil))))
-	reqIP := func(ip string) dhcpv4.Modifier { return dhcpv4.WithOption(dhcpv4.OptRequestedIPAddress(net.ParseIP(ip))) }
+	reqIP := func(ip string) dhcpv4.Modifier {
+		return dhcpv4.WithOption(dhcpv4.OptRequestedIPAddress(net.ParseIP(ip)))
+	}
 	sid := func(ip net.IP) dhcpv4.Modifier { return dhcpv4.WithOption(dhcpv4.OptServerIdentifier(ip)) }
 	other := net.IPv4(192, 168, 126, 250)
 	tests := []struct {

@@ -4,9 +4,9 @@ import "sync/atomic"
 
 // DHCPStats is a snapshot of the DHCP server's counters.
 type DHCPStats struct {
-	Received uint64 // valid DHCPv4 requests handed to the server
+	Received                                         uint64 // valid DHCPv4 requests handed to the server
 	Discovers, Requests, Releases, Declines, Informs uint64
-	Offers, Acks, Naks                                uint64
+	Offers, Acks, Naks                               uint64
 	// Unknown counts messages from MACs without a reservation (no offer).
 	Unknown uint64
 	// Ignored counts messages meant for another server or not a request.

@@ -39,18 +39,18 @@ type DNSServer struct {
 	udp   *dns.Client
 	tcp   *dns.Client
 
-	mu      sync.Mutex // serialises SetZones/Update and Start/Shutdown
-	serial  uint32
-	state   int // 0 new, 1 running, 2 stopped
+	mu       sync.Mutex // serialises SetZones/Update and Start/Shutdown
+	serial   uint32
+	state    int // 0 new, 1 running, 2 stopped
 	pcs      []net.PacketConn
 	tcpSrv   *dns.Server
 	addr     string
 	errc     chan error
 	closing  atomic.Bool
-	loops    sync.WaitGroup // UDP read loops
-	inflight sync.WaitGroup // forwarded UDP queries
-	cancel  context.CancelFunc // stops forwards in flight on Shutdown
-	base    context.Context
+	loops    sync.WaitGroup     // UDP read loops
+	inflight sync.WaitGroup     // forwarded UDP queries
+	cancel   context.CancelFunc // stops forwards in flight on Shutdown
+	base     context.Context
 }
 
 var _ dns.Handler = (*DNSServer)(nil)

@@ -74,4 +74,6 @@ func (p *Pair) Command(ctx context.Context, ns, name string, args ...string) *ex
 }
 
 // String names the pair in test logs.
-func (p *Pair) String() string { return fmt.Sprintf("%s(%s %s) <-> %s(%s)", p.A, p.IfA, p.AddrA, p.B, p.IfB) }
+func (p *Pair) String() string {
+	return fmt.Sprintf("%s(%s %s) <-> %s(%s)", p.A, p.IfA, p.AddrA, p.B, p.IfB)
+}

@@ -94,14 +94,17 @@ type memWriter struct{ msg *dns.Msg }
 
 var memAddr = &net.TCPAddr{IP: net.IPv4(127, 0, 0, 1), Port: 53} // "TCP": never truncated
 
-func (w *memWriter) LocalAddr() net.Addr         { return memAddr }
-func (w *memWriter) RemoteAddr() net.Addr        { return memAddr }
-func (w *memWriter) WriteMsg(m *dns.Msg) error   { w.msg = m; return nil }
-func (w *memWriter) Write(b []byte) (int, error) { w.msg = new(dns.Msg); return len(b), w.msg.Unpack(b) }
-func (w *memWriter) Close() error                { return nil }
-func (w *memWriter) TsigStatus() error           { return nil }
-func (w *memWriter) TsigTimersOnly(bool)         {}
-func (w *memWriter) Hijack()                     {}
+func (w *memWriter) LocalAddr() net.Addr       { return memAddr }
+func (w *memWriter) RemoteAddr() net.Addr      { return memAddr }
+func (w *memWriter) WriteMsg(m *dns.Msg) error { w.msg = m; return nil }
+func (w *memWriter) Write(b []byte) (int, error) {
+	w.msg = new(dns.Msg)
+	return len(b), w.msg.Unpack(b)
+}
+func (w *memWriter) Close() error        { return nil }
+func (w *memWriter) TsigStatus() error   { return nil }
+func (w *memWriter) TsigTimersOnly(bool) {}
+func (w *memWriter) Hijack()             {}
 
 // DHCPProvider is an in-memory netprov.DHCPProvider: it records every
 // accepted reservation table, validating it as the embedded server does.
