@@ -349,3 +349,33 @@ func TestDHCPServerLifecycle(t *testing.T) {
 		t.Errorf("second Shutdown: %v", err)
 	}
 }
+
+// Where replies go (RFC 2131 §4.1): the relay, else a sender that has an
+// address, else broadcast to the client port.
+func TestDHCPReplyDestination(t *testing.T) {
+	s := newDHCP(t)
+	bcastPeer := &net.UDPAddr{IP: net.IPv4bcast, Port: 68} // what server4 makes of 0.0.0.0:68
+	tests := []struct {
+		name string
+		p    *dhcpv4.DHCPv4
+		peer net.Addr
+		want string
+	}{
+		{"client without an address", packet(t, dhcpv4.MessageTypeDiscover, mac0), bcastPeer, "255.255.255.255:68"},
+		{"relayed", packet(t, dhcpv4.MessageTypeDiscover, mac0, dhcpv4.WithRelay(net.ParseIP("10.0.0.1"))),
+			&net.UDPAddr{IP: net.ParseIP("10.0.0.1"), Port: 67}, "10.0.0.1:67"},
+		{"renewing client", packet(t, dhcpv4.MessageTypeRequest, mac0, dhcpv4.WithClientIP(net.ParseIP("192.168.126.10"))),
+			&net.UDPAddr{IP: net.ParseIP("192.168.126.10"), Port: 68}, "192.168.126.10:68"},
+		{"NAK without relay", packet(t, dhcpv4.MessageTypeRequest, mac0,
+			dhcpv4.WithOption(dhcpv4.OptRequestedIPAddress(net.ParseIP("192.168.126.99")))), bcastPeer, "255.255.255.255:68"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			c := &recordConn{}
+			s.Handle(c, tc.peer, tc.p)
+			if c.to == nil || c.to.String() != tc.want {
+				t.Fatalf("reply sent to %v, want %s", c.to, tc.want)
+			}
+		})
+	}
+}

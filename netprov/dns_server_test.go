@@ -458,3 +458,40 @@ func TestDNSServerMalformedDatagrams(t *testing.T) {
 		t.Fatalf("after garbage: %v", r)
 	}
 }
+
+func TestDNSServerWithPacketConn(t *testing.T) {
+	pc, err := net.ListenPacket("udp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv, err := netprov.NewDNSServer(testZones(t), netprov.WithPacketConn(pc))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	if err := srv.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if srv.Addr() != pc.LocalAddr().String() {
+		t.Errorf("Addr() = %s, want the given socket's %s", srv.Addr(), pc.LocalAddr())
+	}
+	if r := ask(t, srv.Addr(), query{name: "api.c1.example.com.", qtype: dns.TypeA}); len(r.Answer) != 1 {
+		t.Fatalf("answer over the given socket: %v", r)
+	}
+	if err := srv.Shutdown(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := pc.WriteTo([]byte{0}, pc.LocalAddr()); err == nil {
+		t.Error("Shutdown left the given socket open")
+	}
+
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	only, _ := netprov.NewDNSServer(nil, netprov.WithListener(ln))
+	if err := only.Start(ctx); !errors.Is(err, netprov.ErrServerConfig) {
+		t.Errorf("WithListener alone: %v, want ErrServerConfig", err)
+	}
+}
