@@ -39,22 +39,28 @@ func (s *DNSServer) serveUDP(pc net.PacketConn) error {
 			}
 			return err
 		}
-		req := new(dns.Msg)
-		if err := req.Unpack(in[:n]); err != nil {
-			s.formErr(w, in[:n])
-			continue
-		}
-		if s.forwards(req) {
-			fw := &udpWriter{pc: pc, uc: uc, ap: w.ap, addr: w.addr}
-			s.inflight.Add(1)
-			go func() {
-				defer s.inflight.Done()
-				s.serve(fw, req, false)
-			}()
-			continue
-		}
-		s.serve(w, req, false)
+		s.handleDatagram(w, in[:n])
 	}
+}
+
+// handleDatagram answers one datagram read by the loop: w carries the
+// sender, b the bytes (reused by the next read, so nothing may keep them).
+func (s *DNSServer) handleDatagram(w *udpWriter, b []byte) {
+	req := new(dns.Msg)
+	if err := req.Unpack(b); err != nil {
+		s.formErr(w, b)
+		return
+	}
+	if s.forwards(req) {
+		fw := &udpWriter{pc: w.pc, uc: w.uc, ap: w.ap, addr: w.addr}
+		s.inflight.Add(1)
+		go func() {
+			defer s.inflight.Done()
+			s.serve(fw, req, false)
+		}()
+		return
+	}
+	s.serve(w, req, false)
 }
 
 // forwards reports whether req will go to an upstream (and so must not be
