@@ -63,6 +63,7 @@ type Approver struct {
 	approvedBoot map[string]time.Time // node → CreatedAt of the boot whose client CSR okvm approved
 	last         map[string]string    // CSR → last decision, so a relist does not repeat it
 	capped       bool                 // a CSR was held back by the pending cap since the last deletion
+	clientNode   map[string]string    // client CSR → node of its CN ("" if unparseable); spec is immutable
 }
 
 // NewApprover returns an approver for client with the given allow-list.
@@ -84,6 +85,7 @@ func NewApprover(client kubernetes.Interface, expected []ExpectedNode, opts ...A
 		firstSeen:    map[string]time.Time{},
 		approvedBoot: map[string]time.Time{},
 		last:         map[string]string{},
+		clientNode:   map[string]string{},
 	}
 	if err := a.SetExpected(expected...); err != nil {
 		return nil, err
@@ -242,6 +244,9 @@ func (a *Approver) process(ctx context.Context, name string) {
 	}
 	var node string
 	if kind == CSRKindClient {
+		a.mu.Lock()
+		a.clientNode[name] = csrNodeFromCN(req.Subject.CommonName)
+		a.mu.Unlock()
 		node, rej = csrCheckClientStatic(csr, req, expected)
 	} else {
 		node, rej = csrCheckServingStatic(csr, req, expected)
@@ -300,8 +305,7 @@ func (a *Approver) clientApprovedThisBoot(node, self string, bootAt time.Time) s
 		return "(approved by okvm)"
 	}
 	lo := bootAt.Add(-csrClientWindowBefore)
-	for _, name := range slices.Sorted(maps.Keys(a.store)) {
-		c := a.store[name]
+	for name, c := range a.store {
 		if name == self || c.Spec.SignerName != certv1.KubeAPIServerClientKubeletSignerName || !csrApproved(c) {
 			continue
 		}
@@ -312,7 +316,15 @@ func (a *Approver) clientApprovedThisBoot(node, self string, bootAt time.Time) s
 		if created.Before(lo) {
 			continue
 		}
-		if req, err := csrDecodeVerified(c.Spec.Request); err == nil && csrNodeFromCN(req.Subject.CommonName) == node {
+		n, ok := a.clientNode[name]
+		if !ok {
+			// Approved by someone else before okvm saw it: parse it once.
+			if req, err := csrDecodeVerified(c.Spec.Request); err == nil {
+				n = csrNodeFromCN(req.Subject.CommonName)
+			}
+			a.clientNode[name] = n
+		}
+		if n == node {
 			return name
 		}
 	}

@@ -33,6 +33,7 @@ func (a *Approver) forget(name string) {
 	delete(a.store, name)
 	delete(a.firstSeen, name)
 	delete(a.last, name)
+	delete(a.clientNode, name)
 	capped := a.capped
 	a.capped = false
 	a.mu.Unlock()
@@ -129,6 +130,7 @@ func (a *Approver) replaceStore(items []certv1.CertificateSigningRequest) {
 			delete(a.store, name)
 			delete(a.firstSeen, name)
 			delete(a.last, name)
+			delete(a.clientNode, name)
 		}
 	}
 }
