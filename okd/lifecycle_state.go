@@ -65,6 +65,9 @@ type LifecycleState struct {
 	// completely. A volume without an entry here is a crashed upload (the
 	// volume exists at full capacity with half its bytes): it is replaced.
 	BaseImages []string `json:"baseImages,omitempty"`
+	// AddingWorkers names the workers an AddWorkers call planned and has
+	// not seen Ready yet; a rerun finishes them.
+	AddingWorkers []string `json:"addingWorkers,omitempty"`
 	// Deadline read from bootstrap.ign.
 	Deadline *ignition.Deadline `json:"deadline,omitempty"`
 	// BootstrapRemovedIn is how long bootstrap removal took.
