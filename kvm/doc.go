@@ -44,4 +44,20 @@
 // made before a domain exists. StableNICNames sets <acpi index='N'/> so
 // the guest names NIC N eno<N>. Ignition goes through fw_cfg
 // (<sysinfo type='fwcfg'>, entry opt/com.coreos/config).
+//
+// # NIC and disk names before the first boot
+//
+// On VMware every node's NIC was ens192; on KVM the name depends on where
+// libvirt put the device, so teams booted each VM to read it before they
+// could write its network config. PredictNames (and Client.PredictNames)
+// reads the domain as libvirt defined it — PCI addresses fixed — numbers the
+// buses the way the firmware does, models the kernel's PCI slot registry and
+// applies systemd-udev's net_id rules for the guest's naming scheme
+// (FCOS 38–42, SCOS 9/rhel-9.x, or any v238…v257), giving each NIC its
+// name, the candidates and the rule that won, and each disk its
+// /dev/disk/by-id and by-path links. Where the XML truly does not decide a
+// name the answer is a typed NotPredictableError, never a guess. The rules
+// were checked against real guests booted under TCG (docs/verify-names.md,
+// make verify-names). okvm also binds node network config to the MAC, so a
+// wrong name cannot strand a node.
 package kvm
