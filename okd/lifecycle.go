@@ -295,6 +295,7 @@ func (l *Lifecycle) Run(ctx context.Context) (*Summary, error) {
 		{StepInstallComplete, l.stepInstallComplete},
 		{StepSummary, l.stepSummary},
 	}
+	ran := 0
 	for _, s := range steps {
 		if err := ctx.Err(); err != nil {
 			return nil, err
@@ -307,6 +308,7 @@ func (l *Lifecycle) Run(ctx context.Context) (*Summary, error) {
 		if l.state.done(s.step) {
 			continue
 		}
+		ran++
 		t0 := l.now()
 		l.report(Progress{Step: s.step, Message: "starting"})
 		if err := s.run(ctx); err != nil {
@@ -326,6 +328,12 @@ func (l *Lifecycle) Run(ctx context.Context) (*Summary, error) {
 	}
 	sum := *l.state.Summary
 	sum.Elapsed = l.now().Sub(start)
+	if ran == 0 {
+		// A rerun of a finished install: say so rather than report an
+		// install that "completed" in milliseconds.
+		sum.AlreadyInstalled = true
+		l.report(Progress{Step: StepSummary, Message: fmt.Sprintf("cluster %s was already installed; nothing to do", l.spec.Name)})
+	}
 	return &sum, nil
 }
 

@@ -103,6 +103,8 @@ type Summary struct {
 	Password   string        `json:"kubeadminPasswordFile"` // a path, never the password
 	Nodes      []string      `json:"nodes"`
 	Elapsed    time.Duration `json:"elapsed,omitempty"`
+	// AlreadyInstalled: Run found every step done and did nothing.
+	AlreadyInstalled bool `json:"alreadyInstalled,omitempty"`
 }
 
 func (s *LifecycleState) done(step Step) bool { return slices.Contains(s.Done, step) }

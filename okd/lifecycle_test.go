@@ -282,6 +282,19 @@ func TestLifecycleFull(t *testing.T) {
 		t.Errorf("no debug lines collected; the secret check would miss them")
 	}
 
+	// A rerun of the finished install does nothing and says so.
+	nBefore := len(e.stepsDone())
+	again, err := e.l.Run(ctx)
+	if err != nil || !again.AlreadyInstalled || !slices.Equal(again.Nodes, wantNodes) {
+		t.Errorf("rerun = %+v, %v; want AlreadyInstalled with the same nodes", again, err)
+	}
+	if sum.AlreadyInstalled {
+		t.Error("the first run reported AlreadyInstalled")
+	}
+	if n := len(e.stepsDone()); n != nBefore {
+		t.Errorf("the rerun took %d steps", n-nBefore)
+	}
+
 	// Destroy leaves nothing.
 	if err := e.l.Destroy(ctx); err != nil {
 		t.Fatalf("Destroy: %v", err)
