@@ -159,11 +159,13 @@ func runCluster(ctx context.Context, o options, out io.Writer) error {
 	}
 	if !fake && o.installer == "" {
 		// A real hypervisor with the fake installer is the lab run: domains
-		// start under TCG, so they get lab sizes, on the record.
+		// start under TCG, so they get lab sizes, on the record. These are
+		// the validator's hard floors (1 GiB, 20 GiB); a guest with no OS
+		// sits in SeaBIOS and touches a few MiB of it, and the overlays are
+		// thin.
+		lab := okd.NodeSize{VCPUs: 1, MemoryMiB: 1024, DiskGiB: 20}
 		spec.Nodes = okd.NodeSizes{
-			Bootstrap:       okd.NodeSize{VCPUs: 1, MemoryMiB: 128, DiskGiB: 1},
-			Master:          okd.NodeSize{VCPUs: 1, MemoryMiB: 128, DiskGiB: 1},
-			Worker:          okd.NodeSize{VCPUs: 1, MemoryMiB: 128, DiskGiB: 1},
+			Bootstrap: lab, Master: lab, Worker: lab,
 			AllowUndersized: true, UndersizedReason: "lab run: fake installer and cluster, VMs only need to start",
 		}
 	}
