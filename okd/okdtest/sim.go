@@ -303,8 +303,11 @@ func (s *Sim) finish(name string, err error) {
 	} else {
 		n.status.Phase = PhaseReady
 	}
-	close(n.done)
 	s.mu.Unlock()
+	// done closes only after progress, so that a WaitReady that returns
+	// sees the bootstrap ConfigMap and ClusterVersion the last Ready node
+	// brought about.
+	defer close(n.done)
 	if err != nil {
 		s.cfg.log.Info("simulated node boot ended", "node", name, "err", err)
 		return
