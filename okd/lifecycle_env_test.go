@@ -73,6 +73,11 @@ type lcConfig struct {
 	fake       *kvmtest.Fake   // default a new one
 	noWorld    bool            // do not start fakeworld (runs that stop before bootstrap)
 	opts       []okd.LifecycleOption
+	// A real libvirt instead of the fake (the lab test): its URI, how to
+	// dial it, and the spec changes it needs (sizes, CIDR, image).
+	uri   string
+	dial  func(ctx context.Context) (*kvm.Client, error)
+	tweak func(*okd.ClusterSpec)
 }
 
 // lcEnv is one lifecycle on fakes, with what the tests observe.
@@ -136,8 +141,12 @@ func newEnv(t testing.TB, cfg lcConfig) *lcEnv {
 	if cfg.mode == "" {
 		cfg.mode = okd.NetworkEmbedded
 	}
-	if cfg.fake == nil {
+	if cfg.fake == nil && cfg.dial == nil {
 		cfg.fake = kvmtest.New()
+	}
+	if cfg.dial == nil {
+		fake := cfg.fake
+		cfg.dial = func(ctx context.Context) (*kvm.Client, error) { return kvm.NewClient(ctx, fake.Dialer()) }
 	}
 	e := &lcEnv{t: t, cfg: cfg, dir: cfg.dir, fake: cfg.fake, log: &syncBuffer{}}
 	logger := slog.New(slog.NewJSONHandler(e.log, &slog.HandlerOptions{Level: slog.LevelDebug}))
@@ -147,11 +156,17 @@ func newEnv(t testing.TB, cfg lcConfig) *lcEnv {
 		t.Fatal(err)
 	}
 	e.spec = clusterSpec(t, cfg.name, cfg.workers, placeholderImage(t, imgDir), cfg.pullSecret)
+	if cfg.uri != "" {
+		e.spec.Hypervisors = []okd.Hypervisor{{URI: cfg.uri}}
+	}
+	if cfg.tweak != nil {
+		cfg.tweak(&e.spec)
+	}
 	installDir := filepath.Join(cfg.dir, "install")
 	if err := okdtest.WriteFakeScript(installDir, okdtest.FakeScript{Wait: "file", Password: cfg.password}); err != nil {
 		t.Fatal(err)
 	}
-	kc, err := kvm.NewClient(ctx, e.fake.Dialer())
+	kc, err := cfg.dial(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -159,6 +174,9 @@ func newEnv(t testing.TB, cfg lcConfig) *lcEnv {
 	t.Cleanup(func() { kc.Close() })
 	opts := []okd.LifecycleOption{
 		okd.WithHypervisorDialer(func(ctx context.Context, _ string) (*kvm.Client, error) {
+			if e.fake == nil {
+				return cfg.dial(ctx)
+			}
 			return kvm.NewClient(ctx, e.fake.Dialer(), kvm.WithLogger(logger))
 		}),
 		okd.WithNetworkMode(cfg.mode),
