@@ -70,7 +70,7 @@ type Approver struct {
 // It does nothing until Run.
 func NewApprover(client kubernetes.Interface, expected []ExpectedNode, opts ...ApproverOption) (*Approver, error) {
 	if client == nil {
-		return nil, fmt.Errorf("%w: nil kubernetes client", ErrInvalidExpectedNode)
+		return nil, errors.New("okd: NewApprover: nil kubernetes.Interface")
 	}
 	cfg := defaultApproverConfig()
 	for _, o := range opts {
