@@ -166,3 +166,44 @@ func TestLifecycleAddWorkersRefused(t *testing.T) {
 		t.Errorf("%d nodes planned by a refused AddWorkers", n)
 	}
 }
+
+// TestLifecycleAddWorkersResume: an AddWorkers interrupted after planning
+// is finished by the next call with the same n, not doubled.
+func TestLifecycleAddWorkersResume(t *testing.T) {
+	ctx := context.Background()
+	e := newEnv(t, lcConfig{name: "lcaddre", workers: 2, mode: okd.NetworkLibvirt})
+	if _, err := e.run(ctx); err != nil {
+		t.Fatalf("Run: %v", err)
+	}
+	actx, cancel := context.WithCancel(ctx)
+	e.setOnProgress(func(p okd.Progress) {
+		if p.Step == okd.StepAddWorkers && strings.HasPrefix(p.Message, "adding ") {
+			cancel()
+		}
+	})
+	if err := e.l.AddWorkers(actx, 2); !errors.Is(err, context.Canceled) {
+		t.Fatalf("interrupted AddWorkers = %v, want context.Canceled", err)
+	}
+	if got := e.l.State().AddingWorkers; !slices.Equal(got, []string{"worker-2", "worker-3"}) {
+		t.Fatalf("AddingWorkers after the interruption = %v", got)
+	}
+	e.setOnProgress(nil)
+	if err := e.l.AddWorkers(ctx, 2); err != nil {
+		t.Fatalf("AddWorkers again: %v", err)
+	}
+	st := e.l.State()
+	var workers []string
+	for name, n := range st.Nodes {
+		if n.Role == okd.RoleWorker {
+			workers = append(workers, name)
+		}
+	}
+	slices.Sort(workers)
+	if want := []string{"worker-0", "worker-1", "worker-2", "worker-3"}; !slices.Equal(workers, want) {
+		t.Errorf("workers = %v, want %v", workers, want)
+	}
+	doms, err := e.kc.ListDomains(ctx, map[string]string{"cluster": "lcaddre", "role": "worker"})
+	if err != nil || len(doms) != 4 {
+		t.Errorf("worker domains %v %v, want 4", doms, err)
+	}
+}
