@@ -1,9 +1,6 @@
 package kvm
 
 import (
-	"crypto/sha256"
-	"encoding/hex"
-	"encoding/json"
 	"fmt"
 
 	"libvirt.org/go/libvirtxml"
@@ -42,16 +39,7 @@ func (s DomainSpec) XML() (string, error) {
 	if err != nil {
 		return "", err
 	}
-	return d.Marshal()
-}
-
-// specHash identifies a normalised, resolved spec. It is stored in the
-// domain's metadata; Define compares it instead of diffing libvirt's
-// rewritten XML (which adds addresses, controllers, aliases…).
-func specHash(n DomainSpec) string {
-	b, _ := json.Marshal(n) // plain data: cannot fail
-	h := sha256.Sum256(append([]byte(specVersion+"\n"), b...))
-	return "sha256:" + hex.EncodeToString(h[:])
+	return marshalDomain(d)
 }
 
 func uptr(v uint) *uint { return &v }
