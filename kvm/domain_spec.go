@@ -3,12 +3,11 @@ package kvm
 import (
 	"crypto/sha256"
 	"encoding/hex"
-	"fmt"
 	"net"
 	"os"
 	"path/filepath"
 	"regexp"
-	"sort"
+	"strconv"
 	"strings"
 )
 
@@ -132,16 +131,30 @@ const MaxSerialLen = 20
 // locally administered prefix) followed by 3 bytes of SHA-256 of the
 // domain name and index. Deterministic, so reservations can precede VMs.
 func NICMAC(domain string, index int) string {
-	h := sha256.Sum256([]byte(fmt.Sprintf("okvm/nic/%s/%d", domain, index)))
-	return fmt.Sprintf("52:54:00:%02x:%02x:%02x", h[0], h[1], h[2])
+	var seed [64]byte
+	in := append(seed[:0], "okvm/nic/"...)
+	in = append(in, domain...)
+	in = append(in, '/')
+	in = strconv.AppendInt(in, int64(index), 10)
+	h := sha256.Sum256(in)
+	mac := [17]byte{'5', '2', ':', '5', '4', ':', '0', '0', ':'}
+	for i, j := 0, 9; i < 3; i, j = i+1, j+3 {
+		mac[j], mac[j+1] = hexDigits[h[i]>>4], hexDigits[h[i]&0xf]
+		if j+2 < len(mac) {
+			mac[j+2] = ':'
+		}
+	}
+	return string(mac[:])
 }
+
+const hexDigits = "0123456789abcdef"
 
 // DiskSerial returns the default serial of disk index on domain:
 // "<name>-d<index>", or, when that exceeds 20 bytes, a prefix of the name
 // plus 4 hex digits of its hash, so long names sharing a prefix still get
 // distinct serials.
 func DiskSerial(domain string, index int) string {
-	suffix := fmt.Sprintf("-d%d", index)
+	suffix := "-d" + strconv.Itoa(index)
 	s := domain + suffix
 	if len(s) <= MaxSerialLen {
 		return s
@@ -242,7 +255,7 @@ func (s DomainSpec) Validate() error { return s.validate(s.Normalize()) }
 // validate checks s given its normalised form n (computed once by callers
 // that need both).
 func (s DomainSpec) validate(n DomainSpec) error {
-	if !dnsLabelRE.MatchString(s.Name) {
+	if !isDNSLabel(s.Name) {
 		return fieldErr("name", s.Name, "must be a DNS label: 1-63 of [a-z0-9-], starting and ending with a letter or digit")
 	}
 	if s.MemoryMiB == 0 {
@@ -282,103 +295,17 @@ func (s DomainSpec) validate(n DomainSpec) error {
 	default:
 		return fieldErr("type", s.Type, "want kvm or qemu")
 	}
-	boot := map[uint]string{}
-	serials := map[string]string{}
-	targets := map[string]string{}
-	for i, d := range n.Disks {
-		f := fmt.Sprintf("disks[%d]", i)
-		hasVol := d.Pool != "" || d.Volume != ""
-		switch {
-		case hasVol && (d.Pool == "" || d.Volume == ""):
-			return fieldErr(f+".volume", d.Pool+"/"+d.Volume, "a pool volume needs both pool and volume")
-		case !hasVol && d.Path == "":
-			return fieldErr(f, "", "needs pool+volume or path")
-		case !hasVol && d.BaseVolume != "":
-			return fieldErr(f+".baseVolume", d.BaseVolume, "an overlay needs pool and volume")
-		case d.Path != "" && !filepath.IsAbs(d.Path):
-			return fieldErr(f+".path", d.Path, "must be an absolute path")
-		case d.BaseVolume != "" && d.BaseVolume == d.Volume:
-			return fieldErr(f+".baseVolume", d.BaseVolume, "a volume cannot back itself")
-		}
-		switch d.Format {
-		case "", "qcow2", "raw":
-		default:
-			return fieldErr(f+".format", d.Format, "want qcow2 or raw")
-		}
-		if d.BaseVolume != "" && d.Format == "raw" {
-			return fieldErr(f+".format", d.Format, "an overlay on a base volume is qcow2")
-		}
-		switch d.Bus {
-		case "virtio", "scsi", "sata":
-		default:
-			return fieldErr(f+".bus", d.Bus, "want virtio, scsi or sata")
-		}
-		if len(d.Serial) > MaxSerialLen {
-			return fieldErr(f+".serial", d.Serial, "is %d bytes; the guest sees at most %d", len(d.Serial), MaxSerialLen)
-		}
-		if !serialRE.MatchString(d.Serial) {
-			return fieldErr(f+".serial", d.Serial, "use only [A-Za-z0-9_-] (it becomes a /dev/disk/by-id name)")
-		}
-		if prev, ok := serials[d.Serial]; ok {
-			return fieldErr(f+".serial", d.Serial, "duplicates %s.serial", prev)
-		}
-		serials[d.Serial] = f
-		if !targetRE.MatchString(d.Target) {
-			return fieldErr(f+".target", d.Target, "want vdX, sdX or hdX")
-		}
-		if prev, ok := targets[d.Target]; ok {
-			return fieldErr(f+".target", d.Target, "duplicates %s.target", prev)
-		}
-		targets[d.Target] = f
-		if d.BootOrder > 0 {
-			if prev, ok := boot[d.BootOrder]; ok {
-				return fieldErr(f+".bootOrder", d.BootOrder, "duplicates %s.bootOrder", prev)
-			}
-			boot[d.BootOrder] = f
+	// Duplicates are found by comparing with the earlier disks and NICs
+	// (a handful each) rather than through maps; field names are only
+	// formatted for the error.
+	for i := range n.Disks {
+		if err := n.validateDisk(i); err != nil {
+			return err
 		}
 	}
-	macs := map[string]string{}
-	acpi := map[uint]string{}
-	for i, c := range n.NICs {
-		f := fmt.Sprintf("nics[%d]", i)
-		switch {
-		case c.Network == "" && c.Bridge == "":
-			return fieldErr(f, "", "needs a network or a bridge")
-		case c.Network != "" && c.Bridge != "":
-			return fieldErr(f+".bridge", c.Bridge, "set network or bridge, not both")
-		case c.Bridge != "" && !bridgeRE.MatchString(c.Bridge):
-			return fieldErr(f+".bridge", c.Bridge, "not a Linux interface name (≤15 of [A-Za-z0-9_.:-])")
-		}
-		hw, err := net.ParseMAC(s.NICs[i].MAC)
-		if s.NICs[i].MAC != "" && (err != nil || len(hw) != 6) {
-			return fieldErr(f+".mac", s.NICs[i].MAC, "not a 48-bit MAC (want 52:54:00:xx:xx:xx)")
-		}
-		if s.NICs[i].MAC != "" && hw[0]&1 == 1 {
-			return fieldErr(f+".mac", s.NICs[i].MAC, "is a multicast address")
-		}
-		if prev, ok := macs[c.MAC]; ok {
-			return fieldErr(f+".mac", c.MAC, "duplicates %s.mac", prev)
-		}
-		macs[c.MAC] = f
-		switch c.Model {
-		case "virtio", "e1000", "e1000e", "rtl8139":
-		default:
-			return fieldErr(f+".model", c.Model, "want virtio, e1000, e1000e or rtl8139")
-		}
-		if c.ACPIIndex > 16383 {
-			return fieldErr(f+".acpiIndex", c.ACPIIndex, "must be 1..16383")
-		}
-		if c.ACPIIndex > 0 {
-			if prev, ok := acpi[c.ACPIIndex]; ok {
-				return fieldErr(f+".acpiIndex", c.ACPIIndex, "duplicates %s.acpiIndex", prev)
-			}
-			acpi[c.ACPIIndex] = f
-		}
-		if c.BootOrder > 0 {
-			if prev, ok := boot[c.BootOrder]; ok {
-				return fieldErr(f+".bootOrder", c.BootOrder, "duplicates %s.bootOrder", prev)
-			}
-			boot[c.BootOrder] = f
+	for i := range n.NICs {
+		if err := s.validateNIC(n, i); err != nil {
+			return err
 		}
 	}
 	if ig := s.Ignition; ig != nil {
@@ -391,15 +318,15 @@ func (s DomainSpec) validate(n DomainSpec) error {
 			return fieldErr("ignition.file", ig.File, "must be an absolute path on the hypervisor host")
 		}
 	}
-	keys := make([]string, 0, len(s.Labels))
+	// The first bad key in sorted order is reported.
+	bad, found := "", false
 	for k := range s.Labels {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	for _, k := range keys {
-		if !labelKeyRE.MatchString(k) {
-			return fieldErr("labels", k, "label keys are [A-Za-z0-9._/-], starting with a letter or digit")
+		if !isLabelKey(k) && (!found || k < bad) {
+			bad, found = k, true
 		}
+	}
+	if found {
+		return fieldErr("labels", bad, "label keys are [A-Za-z0-9._/-], starting with a letter or digit")
 	}
 	return nil
 }
@@ -411,4 +338,123 @@ func hostDomainType() string {
 		return "kvm"
 	}
 	return "qemu"
+}
+
+func diskField(i int, name string) string { return "disks[" + strconv.Itoa(i) + "]" + name }
+func nicField(i int, name string) string  { return "nics[" + strconv.Itoa(i) + "]" + name }
+
+// validateDisk checks n.Disks[i] of a normalised spec, and that its serial,
+// target and boot order are not taken by an earlier disk.
+func (n DomainSpec) validateDisk(i int) error {
+	d := &n.Disks[i]
+	hasVol := d.Pool != "" || d.Volume != ""
+	switch {
+	case hasVol && (d.Pool == "" || d.Volume == ""):
+		return fieldErr(diskField(i, ".volume"), d.Pool+"/"+d.Volume, "a pool volume needs both pool and volume")
+	case !hasVol && d.Path == "":
+		return fieldErr(diskField(i, ""), "", "needs pool+volume or path")
+	case !hasVol && d.BaseVolume != "":
+		return fieldErr(diskField(i, ".baseVolume"), d.BaseVolume, "an overlay needs pool and volume")
+	case d.Path != "" && !filepath.IsAbs(d.Path):
+		return fieldErr(diskField(i, ".path"), d.Path, "must be an absolute path")
+	case d.BaseVolume != "" && d.BaseVolume == d.Volume:
+		return fieldErr(diskField(i, ".baseVolume"), d.BaseVolume, "a volume cannot back itself")
+	}
+	switch d.Format {
+	case "", "qcow2", "raw":
+	default:
+		return fieldErr(diskField(i, ".format"), d.Format, "want qcow2 or raw")
+	}
+	if d.BaseVolume != "" && d.Format == "raw" {
+		return fieldErr(diskField(i, ".format"), d.Format, "an overlay on a base volume is qcow2")
+	}
+	switch d.Bus {
+	case "virtio", "scsi", "sata":
+	default:
+		return fieldErr(diskField(i, ".bus"), d.Bus, "want virtio, scsi or sata")
+	}
+	if len(d.Serial) > MaxSerialLen {
+		return fieldErr(diskField(i, ".serial"), d.Serial, "is %d bytes; the guest sees at most %d", len(d.Serial), MaxSerialLen)
+	}
+	if !isSerial(d.Serial) {
+		return fieldErr(diskField(i, ".serial"), d.Serial, "use only [A-Za-z0-9_-] (it becomes a /dev/disk/by-id name)")
+	}
+	for j := range i {
+		if n.Disks[j].Serial == d.Serial {
+			return fieldErr(diskField(i, ".serial"), d.Serial, "duplicates %s.serial", diskField(j, ""))
+		}
+	}
+	if !isTarget(d.Target) {
+		return fieldErr(diskField(i, ".target"), d.Target, "want vdX, sdX or hdX")
+	}
+	for j := range i {
+		if n.Disks[j].Target == d.Target {
+			return fieldErr(diskField(i, ".target"), d.Target, "duplicates %s.target", diskField(j, ""))
+		}
+	}
+	if d.BootOrder > 0 {
+		for j := range i {
+			if n.Disks[j].BootOrder == d.BootOrder {
+				return fieldErr(diskField(i, ".bootOrder"), d.BootOrder, "duplicates %s.bootOrder", diskField(j, ""))
+			}
+		}
+	}
+	return nil
+}
+
+// validateNIC checks NIC i: s as given (for the MAC's syntax) and n
+// normalised, against the earlier NICs' MACs, ACPI indexes and boot orders
+// and every disk's boot order.
+func (s DomainSpec) validateNIC(n DomainSpec, i int) error {
+	c := &n.NICs[i]
+	switch {
+	case c.Network == "" && c.Bridge == "":
+		return fieldErr(nicField(i, ""), "", "needs a network or a bridge")
+	case c.Network != "" && c.Bridge != "":
+		return fieldErr(nicField(i, ".bridge"), c.Bridge, "set network or bridge, not both")
+	case c.Bridge != "" && !isBridge(c.Bridge):
+		return fieldErr(nicField(i, ".bridge"), c.Bridge, "not a Linux interface name (≤15 of [A-Za-z0-9_.:-])")
+	}
+	if mac := s.NICs[i].MAC; mac != "" {
+		hw, err := net.ParseMAC(mac)
+		if err != nil || len(hw) != 6 {
+			return fieldErr(nicField(i, ".mac"), mac, "not a 48-bit MAC (want 52:54:00:xx:xx:xx)")
+		}
+		if hw[0]&1 == 1 {
+			return fieldErr(nicField(i, ".mac"), mac, "is a multicast address")
+		}
+	}
+	for j := range i {
+		if n.NICs[j].MAC == c.MAC {
+			return fieldErr(nicField(i, ".mac"), c.MAC, "duplicates %s.mac", nicField(j, ""))
+		}
+	}
+	switch c.Model {
+	case "virtio", "e1000", "e1000e", "rtl8139":
+	default:
+		return fieldErr(nicField(i, ".model"), c.Model, "want virtio, e1000, e1000e or rtl8139")
+	}
+	if c.ACPIIndex > 16383 {
+		return fieldErr(nicField(i, ".acpiIndex"), c.ACPIIndex, "must be 1..16383")
+	}
+	if c.ACPIIndex > 0 {
+		for j := range i {
+			if n.NICs[j].ACPIIndex == c.ACPIIndex {
+				return fieldErr(nicField(i, ".acpiIndex"), c.ACPIIndex, "duplicates %s.acpiIndex", nicField(j, ""))
+			}
+		}
+	}
+	if c.BootOrder > 0 {
+		for j := range n.Disks {
+			if n.Disks[j].BootOrder == c.BootOrder {
+				return fieldErr(nicField(i, ".bootOrder"), c.BootOrder, "duplicates %s.bootOrder", diskField(j, ""))
+			}
+		}
+		for j := range i {
+			if n.NICs[j].BootOrder == c.BootOrder {
+				return fieldErr(nicField(i, ".bootOrder"), c.BootOrder, "duplicates %s.bootOrder", nicField(j, ""))
+			}
+		}
+	}
+	return nil
 }
