@@ -54,7 +54,9 @@ type Approver struct {
 	cfg    approverConfig
 	queue  *csrQueue
 
-	running atomic.Bool
+	running  atomic.Bool
+	synced   chan struct{} // closed once the first CSR list is loaded and the watch is open
+	syncOnce sync.Once
 
 	mu           sync.Mutex
 	expected     map[string]csrExpectedNode // replaced, never mutated in place
@@ -80,6 +82,7 @@ func NewApprover(client kubernetes.Interface, expected []ExpectedNode, opts ...A
 		client:       client,
 		cfg:          cfg,
 		queue:        newCSRQueue(),
+		synced:       make(chan struct{}),
 		expected:     map[string]csrExpectedNode{},
 		store:        map[string]*certv1.CertificateSigningRequest{},
 		firstSeen:    map[string]time.Time{},
@@ -177,6 +180,12 @@ func (a *Approver) Run(ctx context.Context) error {
 	a.cfg.log.Info("CSR approver stopped")
 	return nil
 }
+
+// Synced is closed once Run has loaded every existing CSR and opened its
+// watch: from then on a new CSR is judged as soon as its event arrives.
+// Callers that file CSRs and expect them judged in filing order (tests) wait
+// for it; the lifecycle need not.
+func (a *Approver) Synced() <-chan struct{} { return a.synced }
 
 // requeuePending queues every CSR that is not yet approved or denied.
 func (a *Approver) requeuePending() {

@@ -253,6 +253,9 @@ func TestApproverAdversarial(t *testing.T) {
 			canary := okdtest.ClientCSR("worker-1")
 			canary.Created = e.t0.Add(time.Second)
 			c := must(canary.Create(context.Background(), e.sim.Kube()))
+			if tc.check != "" {
+				waitDecision(t, got, hostile.Name)
+			}
 			waitFor(t, "canary approved", func() bool { return readCSRs(t, e.sim.Kube()).approvedByOKVM[c.Name] })
 
 			var ds []okd.Decision

@@ -81,6 +81,11 @@ func startApprover(t *testing.T, kube kubernetes.Interface, expected []okd.Expec
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- a.Run(ctx) }()
+	select {
+	case <-a.Synced():
+	case <-time.After(10 * time.Second):
+		t.Fatal("approver not synced after 10 s")
+	}
 	t.Cleanup(func() {
 		cancel()
 		select {

@@ -72,6 +72,7 @@ func (a *Approver) syncCSRs(ctx context.Context) {
 			continue
 		}
 		backoff = csrBackoffMin
+		a.syncOnce.Do(func() { close(a.synced) })
 		a.drainCSRWatch(ctx, w)
 		w.Stop()
 	}
