@@ -138,6 +138,11 @@ func WithStepHook(f func(Step)) LifecycleOption { return func(l *Lifecycle) { l.
 // it holds 16 GiB of RAM for nothing from then on. The CSR approver starts
 // right after, before any worker boots, because the bootstrap's
 // approve-csr.sh is gone with it.
+//
+// Run on a finished install does nothing and says so
+// (Summary.AlreadyInstalled). AddWorkers grows an installed cluster the same
+// way the install added its workers. A libvirtd restart in the middle is
+// survived: kvm redials and every step is idempotent.
 type Lifecycle struct {
 	spec    ClusterSpec
 	dir     string

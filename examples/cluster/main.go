@@ -309,7 +309,13 @@ func runCluster(ctx context.Context, o options, out io.Writer) error {
 			names = append(names, name)
 		}
 	}
-	sort.Strings(names) // master-0… before worker-0…
+	// master-0… before worker-0…, and worker-2 before worker-10.
+	sort.Slice(names, func(i, j int) bool {
+		if len(names[i]) != len(names[j]) && names[i][:6] == names[j][:6] {
+			return len(names[i]) < len(names[j])
+		}
+		return names[i] < names[j]
+	})
 	for _, name := range names {
 		n := st.Nodes[name]
 		fmt.Fprintf(out, "  node %-10s %-32s %-15s %s (%s)\n", n.Role, n.FQDN, n.IP, n.Interface, n.MAC)
