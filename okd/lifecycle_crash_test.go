@@ -11,6 +11,7 @@ import (
 	"reflect"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -34,6 +35,7 @@ const (
 	envCrashDir  = "OKVM_TEST_CRASH_DIR"  // artifacts dir; unset: the child test skips
 	envCrashStep = "OKVM_TEST_CRASH_STEP" // SIGKILL after this step is saved
 	envCrashAt   = "OKVM_TEST_CRASH_AT"   // SIGKILL when a progress message contains this
+	envCrashAdd  = "OKVM_TEST_CRASH_ADD"  // after Run, AddWorkers(this many)
 )
 
 const crashCluster = "lccrash"
@@ -81,6 +83,11 @@ func TestLifecycleCrashChild(t *testing.T) {
 	if _, err := e.l.Run(ctx); err != nil {
 		t.Fatalf("Run: %v\nprogress:\n%s", err, e.progressText())
 	}
+	if n, _ := strconv.Atoi(os.Getenv(envCrashAdd)); n > 0 {
+		if err := e.l.AddWorkers(ctx, n); err != nil {
+			t.Fatalf("AddWorkers: %v\nprogress:\n%s", err, e.progressText())
+		}
+	}
 	save()
 }
 
@@ -98,10 +105,11 @@ func (p crashPoint) String() string {
 }
 
 // runCrashChild runs the child; killed reports whether it died by SIGKILL.
-func runCrashChild(t *testing.T, bin, dir string, p crashPoint) (killed bool, out string) {
+func runCrashChild(t *testing.T, bin, dir string, p crashPoint, env ...string) (killed bool, out string) {
 	t.Helper()
 	cmd := exec.Command(os.Args[0], "-test.run=^TestLifecycleCrashChild$", "-test.count=1", "-test.timeout=2m")
 	cmd.Env = append(os.Environ(), envCrashDir+"="+dir, envCrashStep+"="+string(p.step), envCrashAt+"="+p.at, envFakeInstaller+"="+bin)
+	cmd.Env = append(cmd.Env, env...)
 	b, err := cmd.CombinedOutput()
 	var ee *exec.ExitError
 	if errors.As(err, &ee) {
@@ -278,4 +286,44 @@ func TestLifecycleCrashResume(t *testing.T) {
 		}
 	})
 	t.Logf("%d crash points, each killed and rerun: %s", len(points), time.Since(start).Round(time.Millisecond))
+}
+
+// TestLifecycleCrashAddWorkers kills AddWorkers between its network update
+// and a definition, and after it planned; AddWorkers with the same n in a new
+// process finishes the same workers: the end state equals an uninterrupted
+// AddWorkers'.
+func TestLifecycleCrashAddWorkers(t *testing.T) {
+	if testing.Short() {
+		t.Skip("re-executes the test binary")
+	}
+	if os.Getenv(envCrashDir) != "" {
+		t.Skip("inside a child")
+	}
+	bin := okdtest.BuildFakeInstaller(t)
+	add := envCrashAdd + "=2"
+	refDir := t.TempDir()
+	if killed, out := runCrashChild(t, bin, refDir, crashPoint{}, add); killed {
+		t.Fatalf("clean run was killed:\n%s", out)
+	}
+	ref := collectEndState(t, refDir)
+	if len(ref.Domains) != 7 || len(ref.DHCPHosts) != 7 || len(ref.Summary.Nodes) != 7 {
+		t.Fatalf("reference: domains %v reservations %v summary %v; want 3 masters + 4 workers", ref.Domains, ref.DHCPHosts, ref.Summary.Nodes)
+	}
+	for _, p := range []crashPoint{{at: "adding worker-2, worker-3"}, {at: crashCluster + "-worker-2 defined"}, {at: crashCluster + "-worker-3 running"}} {
+		t.Run(p.String(), func(t *testing.T) {
+			t.Parallel()
+			dir := t.TempDir()
+			if killed, out := runCrashChild(t, bin, dir, p, add); !killed {
+				t.Fatalf("the kill point was never reached:\n%s", out)
+			}
+			if killed, out := runCrashChild(t, bin, dir, crashPoint{}, add); killed {
+				t.Fatalf("rerun killed:\n%s", out)
+			}
+			if got := collectEndState(t, dir); !reflect.DeepEqual(got, ref) {
+				gj, _ := json.MarshalIndent(got, "", " ")
+				rj, _ := json.MarshalIndent(ref, "", " ")
+				t.Errorf("end state after a crash in AddWorkers differs:\n got %s\nwant %s", gj, rj)
+			}
+		})
+	}
 }
