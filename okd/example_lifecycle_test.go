@@ -72,7 +72,7 @@ func ExampleLifecycle() {
 	spec := okd.ClusterSpec{
 		Name: "demo", BaseDomain: "okd.test",
 		Topology:    okd.Topology{ControlPlane: 3, Workers: 2},
-		SSHKey:      testSSHKey,
+		SSHKey:      lcSSHKey,
 		BootImage:   okd.BootImage{Path: image},
 		Hypervisors: []okd.Hypervisor{{URI: "test:///okvm-fake"}},
 	}

@@ -33,6 +33,9 @@ import (
 
 const fakeURI = "test:///okvm-fake"
 
+// lcSSHKey is an authorized_keys line (its private half is thrown away).
+const lcSSHKey = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIH9mClVF6Qv6jron845bpPoCQBDOXAXQ4CApPavKarX9 okvm-lifecycle-test"
+
 // envFakeInstaller lets crash-test children reuse the parent's build of the
 // fake installer instead of building it again in every child.
 const envFakeInstaller = "OKVM_TEST_FAKE_INSTALLER"
@@ -115,7 +118,7 @@ func clusterSpec(t testing.TB, name string, workers int, image string, ps okd.Pu
 		Name:        name,
 		BaseDomain:  "okd.test",
 		Topology:    okd.Topology{ControlPlane: 3, Workers: workers},
-		SSHKey:      testSSHKey,
+		SSHKey:      lcSSHKey,
 		PullSecret:  ps,
 		BootImage:   okd.BootImage{Path: image},
 		Hypervisors: []okd.Hypervisor{{URI: fakeURI}},
