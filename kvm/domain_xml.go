@@ -42,7 +42,76 @@ func (s DomainSpec) XML() (string, error) {
 	return marshalDomain(d)
 }
 
-func uptr(v uint) *uint { return &v }
+// domainParts holds every fixed-shape part of a domain buildDomain makes,
+// so that they take one allocation instead of some forty; disks and NICs
+// take one more each (diskParts, nicParts). Each pointer in the domain still
+// points at a part of its own.
+type domainParts struct {
+	dom        libvirtxml.Domain
+	meta       libvirtxml.DomainMetadata
+	mem        libvirtxml.DomainMemory
+	vcpu       libvirtxml.DomainVCPU
+	os         libvirtxml.DomainOS
+	osType     libvirtxml.DomainOSType
+	fwInfo     libvirtxml.DomainOSFirmwareInfo
+	fwFeatures [2]libvirtxml.DomainOSFirmwareFeature
+	loader     libvirtxml.DomainLoader
+	features   libvirtxml.DomainFeatureList
+	acpi       libvirtxml.DomainFeature
+	apic       libvirtxml.DomainFeatureAPIC
+	smm        libvirtxml.DomainFeatureSMM
+	cpu        libvirtxml.DomainCPU
+	cpuModel   libvirtxml.DomainCPUModel
+	clock      libvirtxml.DomainClock
+	sysInfo    [1]libvirtxml.DomainSysInfo
+	fwCfg      libvirtxml.DomainSysInfoFWCfg
+	fwEntry    [1]libvirtxml.DomainSysInfoEntry
+	devices    libvirtxml.DomainDeviceList
+
+	controllers [2]libvirtxml.DomainController
+	ctrlIndex   [2]uint
+
+	serial       [1]libvirtxml.DomainSerial
+	serialSource libvirtxml.DomainChardevSource
+	serialPty    libvirtxml.DomainChardevSourcePty
+	serialTarget libvirtxml.DomainSerialTarget
+	serialPort   uint
+
+	console       [1]libvirtxml.DomainConsole
+	consoleSource libvirtxml.DomainChardevSource
+	consolePty    libvirtxml.DomainChardevSourcePty
+	consoleTarget libvirtxml.DomainConsoleTarget
+	consolePort   uint
+
+	channel       [1]libvirtxml.DomainChannel
+	channelSource libvirtxml.DomainChardevSource
+	channelUNIX   libvirtxml.DomainChardevSourceUNIX
+	channelTarget libvirtxml.DomainChannelTarget
+	channelVirtIO libvirtxml.DomainChannelTargetVirtIO
+
+	rng        [1]libvirtxml.DomainRNG
+	rngBackend libvirtxml.DomainRNGBackend
+	rngRandom  libvirtxml.DomainRNGBackendRandom
+}
+
+type diskParts struct {
+	driver   libvirtxml.DomainDiskDriver
+	source   libvirtxml.DomainDiskSource
+	file     libvirtxml.DomainDiskSourceFile
+	target   libvirtxml.DomainDiskTarget
+	boot     libvirtxml.DomainDeviceBoot
+	readOnly libvirtxml.DomainDiskReadOnly
+}
+
+type nicParts struct {
+	mac     libvirtxml.DomainInterfaceMAC
+	source  libvirtxml.DomainInterfaceSource
+	network libvirtxml.DomainInterfaceSourceNetwork
+	bridge  libvirtxml.DomainInterfaceSourceBridge
+	model   libvirtxml.DomainInterfaceModel
+	acpi    libvirtxml.DomainDeviceACPI
+	boot    libvirtxml.DomainDeviceBoot
+}
 
 // buildDomain turns a normalised spec whose Type and disk paths are set
 // into libvirtxml. No validation here: callers have done it.
@@ -51,124 +120,163 @@ func buildDomain(n DomainSpec, hash string) (*libvirtxml.Domain, error) {
 	if err != nil {
 		return nil, fmt.Errorf("kvm: encode metadata: %w", err)
 	}
-	d := &libvirtxml.Domain{
-		Type:     n.Type,
-		Name:     n.Name,
-		Metadata: &libvirtxml.DomainMetadata{XML: meta},
-		Memory:   &libvirtxml.DomainMemory{Value: n.MemoryMiB, Unit: "MiB"},
-		VCPU:     &libvirtxml.DomainVCPU{Placement: "static", Value: n.VCPUs},
-		OS: &libvirtxml.DomainOS{
-			Type: &libvirtxml.DomainOSType{Arch: "x86_64", Machine: n.Machine, Type: "hvm"},
-		},
-		Features: &libvirtxml.DomainFeatureList{
-			// ACPI: graceful shutdown and <acpi index> NIC names need it.
-			ACPI: &libvirtxml.DomainFeature{},
-			APIC: &libvirtxml.DomainFeatureAPIC{},
-		},
-		Clock:      &libvirtxml.DomainClock{Offset: "utc"},
+	p := new(domainParts)
+	p.meta = libvirtxml.DomainMetadata{XML: meta}
+	p.mem = libvirtxml.DomainMemory{Value: n.MemoryMiB, Unit: "MiB"}
+	p.vcpu = libvirtxml.DomainVCPU{Placement: "static", Value: n.VCPUs}
+	p.osType = libvirtxml.DomainOSType{Arch: "x86_64", Machine: n.Machine, Type: "hvm"}
+	p.os.Type = &p.osType
+	// ACPI: graceful shutdown and <acpi index> NIC names need it.
+	p.features.ACPI = &p.acpi
+	p.features.APIC = &p.apic
+	p.clock.Offset = "utc"
+	d := &p.dom
+	*d = libvirtxml.Domain{
+		Type:       n.Type,
+		Name:       n.Name,
+		Metadata:   &p.meta,
+		Memory:     &p.mem,
+		VCPU:       &p.vcpu,
+		OS:         &p.os,
+		Features:   &p.features,
+		Clock:      &p.clock,
 		OnPoweroff: "destroy",
 		OnReboot:   "restart",
 		OnCrash:    "destroy",
-		Devices:    &libvirtxml.DomainDeviceList{},
+		Devices:    &p.devices,
 	}
 	switch n.Firmware {
 	case "uefi":
 		d.OS.Firmware = "efi"
-		d.OS.FirmwareInfo = &libvirtxml.DomainOSFirmwareInfo{Features: []libvirtxml.DomainOSFirmwareFeature{
-			{Name: "secure-boot", Enabled: "no"},
-		}}
+		p.fwFeatures[0] = libvirtxml.DomainOSFirmwareFeature{Name: "secure-boot", Enabled: "no"}
+		p.fwInfo.Features = p.fwFeatures[:1:1]
+		d.OS.FirmwareInfo = &p.fwInfo
 	case "uefi-secure":
 		d.OS.Firmware = "efi"
-		d.OS.FirmwareInfo = &libvirtxml.DomainOSFirmwareInfo{Features: []libvirtxml.DomainOSFirmwareFeature{
+		p.fwFeatures = [2]libvirtxml.DomainOSFirmwareFeature{
 			{Name: "enrolled-keys", Enabled: "yes"},
 			{Name: "secure-boot", Enabled: "yes"},
-		}}
-		d.OS.Loader = &libvirtxml.DomainLoader{Secure: "yes"}
-		d.Features.SMM = &libvirtxml.DomainFeatureSMM{State: "on"}
+		}
+		p.fwInfo.Features = p.fwFeatures[:]
+		d.OS.FirmwareInfo = &p.fwInfo
+		p.loader.Secure = "yes"
+		d.OS.Loader = &p.loader
+		p.smm.State = "on"
+		d.Features.SMM = &p.smm
 	}
 	switch mode := n.CPUMode; {
 	case mode == "custom":
-		d.CPU = &libvirtxml.DomainCPU{Mode: "custom", Match: "exact", Check: "none",
-			Model: &libvirtxml.DomainCPUModel{Value: n.CPUModel, Fallback: "forbid"}}
+		p.cpuModel = libvirtxml.DomainCPUModel{Value: n.CPUModel, Fallback: "forbid"}
+		p.cpu = libvirtxml.DomainCPU{Mode: "custom", Match: "exact", Check: "none", Model: &p.cpuModel}
+		d.CPU = &p.cpu
 	case mode == "host-passthrough", mode == "host-model", mode == "maximum":
-		d.CPU = &libvirtxml.DomainCPU{Mode: mode}
+		p.cpu.Mode = mode
+		d.CPU = &p.cpu
 	case mode == "" && n.Type == "kvm":
-		d.CPU = &libvirtxml.DomainCPU{Mode: "host-passthrough"}
+		p.cpu.Mode = "host-passthrough"
+		d.CPU = &p.cpu
 	case mode == "":
 		// TCG: -cpu max has x86-64-v2 (and more), which SCOS needs.
-		d.CPU = &libvirtxml.DomainCPU{Mode: "maximum", Check: "none"}
+		p.cpu = libvirtxml.DomainCPU{Mode: "maximum", Check: "none"}
+		d.CPU = &p.cpu
 	}
 	if n.Ignition != nil {
-		e := libvirtxml.DomainSysInfoEntry{Name: IgnitionFWCfgName, Value: n.Ignition.Value, File: n.Ignition.File}
-		d.SysInfo = []libvirtxml.DomainSysInfo{{FWCfg: &libvirtxml.DomainSysInfoFWCfg{Entry: []libvirtxml.DomainSysInfoEntry{e}}}}
+		p.fwEntry[0] = libvirtxml.DomainSysInfoEntry{Name: IgnitionFWCfgName, Value: n.Ignition.Value, File: n.Ignition.File}
+		p.fwCfg.Entry = p.fwEntry[:]
+		p.sysInfo[0].FWCfg = &p.fwCfg
+		d.SysInfo = p.sysInfo[:]
 	}
 
 	dev := d.Devices
 	var scsi, sata bool
-	for _, s := range n.Disks {
-		disk := libvirtxml.DomainDisk{
-			Device: "disk",
-			Driver: &libvirtxml.DomainDiskDriver{Name: "qemu", Type: s.Format, Discard: "unmap"},
-			Source: &libvirtxml.DomainDiskSource{File: &libvirtxml.DomainDiskSourceFile{File: s.Path}},
-			Target: &libvirtxml.DomainDiskTarget{Dev: s.Target, Bus: s.Bus},
-			Serial: s.Serial,
+	if len(n.Disks) > 0 {
+		dev.Disks = make([]libvirtxml.DomainDisk, len(n.Disks))
+		parts := make([]diskParts, len(n.Disks))
+		for i := range n.Disks {
+			s, dp, disk := &n.Disks[i], &parts[i], &dev.Disks[i]
+			dp.driver = libvirtxml.DomainDiskDriver{Name: "qemu", Type: s.Format, Discard: "unmap"}
+			dp.file.File = s.Path
+			dp.source.File = &dp.file
+			dp.target = libvirtxml.DomainDiskTarget{Dev: s.Target, Bus: s.Bus}
+			*disk = libvirtxml.DomainDisk{
+				Device: "disk",
+				Driver: &dp.driver,
+				Source: &dp.source,
+				Target: &dp.target,
+				Serial: s.Serial,
+			}
+			if s.BootOrder > 0 {
+				dp.boot.Order = s.BootOrder
+				disk.Boot = &dp.boot
+			}
+			if s.ReadOnly {
+				disk.ReadOnly = &dp.readOnly
+			}
+			scsi = scsi || s.Bus == "scsi"
+			sata = sata || s.Bus == "sata"
 		}
-		if s.BootOrder > 0 {
-			disk.Boot = &libvirtxml.DomainDeviceBoot{Order: s.BootOrder}
-		}
-		if s.ReadOnly {
-			disk.ReadOnly = &libvirtxml.DomainDiskReadOnly{}
-		}
-		scsi = scsi || s.Bus == "scsi"
-		sata = sata || s.Bus == "sata"
-		dev.Disks = append(dev.Disks, disk)
 	}
 	if scsi {
-		dev.Controllers = append(dev.Controllers, libvirtxml.DomainController{Type: "scsi", Index: uptr(0), Model: "virtio-scsi"})
+		dev.Controllers = append(p.controllers[:0], libvirtxml.DomainController{Type: "scsi", Index: &p.ctrlIndex[0], Model: "virtio-scsi"})
 	}
 	if sata && n.Machine == "pc" { // q35 has AHCI built in
-		dev.Controllers = append(dev.Controllers, libvirtxml.DomainController{Type: "sata", Index: uptr(0)})
+		if dev.Controllers == nil {
+			dev.Controllers = p.controllers[:0]
+		}
+		dev.Controllers = append(dev.Controllers, libvirtxml.DomainController{Type: "sata", Index: &p.ctrlIndex[1]})
 	}
-	for _, c := range n.NICs {
-		nic := libvirtxml.DomainInterface{
-			MAC:    &libvirtxml.DomainInterfaceMAC{Address: c.MAC},
-			Source: &libvirtxml.DomainInterfaceSource{},
-			Model:  &libvirtxml.DomainInterfaceModel{Type: c.Model},
+	if len(n.NICs) > 0 {
+		dev.Interfaces = make([]libvirtxml.DomainInterface, len(n.NICs))
+		parts := make([]nicParts, len(n.NICs))
+		for i := range n.NICs {
+			c, np, nic := &n.NICs[i], &parts[i], &dev.Interfaces[i]
+			np.mac.Address = c.MAC
+			np.model.Type = c.Model
+			*nic = libvirtxml.DomainInterface{
+				MAC:    &np.mac,
+				Source: &np.source,
+				Model:  &np.model,
+			}
+			if c.Network != "" {
+				np.network.Network = c.Network
+				np.source.Network = &np.network
+			} else {
+				np.bridge.Bridge = c.Bridge
+				np.source.Bridge = &np.bridge
+			}
+			if c.ACPIIndex > 0 {
+				np.acpi.Index = c.ACPIIndex
+				nic.ACPI = &np.acpi
+			}
+			if c.BootOrder > 0 {
+				np.boot.Order = c.BootOrder
+				nic.Boot = &np.boot
+			}
 		}
-		if c.Network != "" {
-			nic.Source.Network = &libvirtxml.DomainInterfaceSourceNetwork{Network: c.Network}
-		} else {
-			nic.Source.Bridge = &libvirtxml.DomainInterfaceSourceBridge{Bridge: c.Bridge}
-		}
-		if c.ACPIIndex > 0 {
-			nic.ACPI = &libvirtxml.DomainDeviceACPI{Index: c.ACPIIndex}
-		}
-		if c.BootOrder > 0 {
-			nic.Boot = &libvirtxml.DomainDeviceBoot{Order: c.BootOrder}
-		}
-		dev.Interfaces = append(dev.Interfaces, nic)
 	}
 	if !n.NoConsole {
-		dev.Serials = []libvirtxml.DomainSerial{{
-			Source: &libvirtxml.DomainChardevSource{Pty: &libvirtxml.DomainChardevSourcePty{}},
-			Target: &libvirtxml.DomainSerialTarget{Port: uptr(0)},
-		}}
-		dev.Consoles = []libvirtxml.DomainConsole{{
-			Source: &libvirtxml.DomainChardevSource{Pty: &libvirtxml.DomainChardevSourcePty{}},
-			Target: &libvirtxml.DomainConsoleTarget{Type: "serial", Port: uptr(0)},
-		}}
+		p.serialSource.Pty = &p.serialPty
+		p.serialTarget.Port = &p.serialPort
+		p.serial[0] = libvirtxml.DomainSerial{Source: &p.serialSource, Target: &p.serialTarget}
+		dev.Serials = p.serial[:]
+		p.consoleSource.Pty = &p.consolePty
+		p.consoleTarget = libvirtxml.DomainConsoleTarget{Type: "serial", Port: &p.consolePort}
+		p.console[0] = libvirtxml.DomainConsole{Source: &p.consoleSource, Target: &p.consoleTarget}
+		dev.Consoles = p.console[:]
 	}
 	if !n.NoGuestAgent {
-		dev.Channels = []libvirtxml.DomainChannel{{
-			// No path: libvirt picks one under its own state directory.
-			Source: &libvirtxml.DomainChardevSource{UNIX: &libvirtxml.DomainChardevSourceUNIX{Mode: "bind"}},
-			Target: &libvirtxml.DomainChannelTarget{VirtIO: &libvirtxml.DomainChannelTargetVirtIO{Name: "org.qemu.guest_agent.0"}},
-		}}
+		// No path: libvirt picks one under its own state directory.
+		p.channelUNIX.Mode = "bind"
+		p.channelSource.UNIX = &p.channelUNIX
+		p.channelVirtIO.Name = "org.qemu.guest_agent.0"
+		p.channelTarget.VirtIO = &p.channelVirtIO
+		p.channel[0] = libvirtxml.DomainChannel{Source: &p.channelSource, Target: &p.channelTarget}
+		dev.Channels = p.channel[:]
 	}
 	// Entropy speeds up first boot (Ignition, TLS) on TCG especially.
-	dev.RNGs = []libvirtxml.DomainRNG{{
-		Model:   "virtio",
-		Backend: &libvirtxml.DomainRNGBackend{Random: &libvirtxml.DomainRNGBackendRandom{Device: "/dev/urandom"}},
-	}}
+	p.rngRandom.Device = "/dev/urandom"
+	p.rngBackend.Random = &p.rngRandom
+	p.rng[0] = libvirtxml.DomainRNG{Model: "virtio", Backend: &p.rngBackend}
+	dev.RNGs = p.rng[:]
 	return d, nil
 }
