@@ -28,7 +28,27 @@
 //     deadline, classes exit codes into *ExitError with sentinels
 //     (ErrBootstrapFailed, …), patches the manifests for UPI, and parses the
 //     install-complete summary.
-//   - Approver: the node CSR allow-list (see approver.go).
+//   - Approver: approves the kubelet CSRs of the nodes okvm created and
+//     nothing else — an allow-list of node names, the exact requester,
+//     groups, usages and signer, SANs within the node's own names and
+//     addresses, a time window around VM creation, one client approval per
+//     node and boot, and a cap on pending CSRs. It never denies; a refused
+//     CSR is logged with the check that failed. kcli's CronJob approves
+//     every CSR as cluster-admin every two minutes; this is what it should
+//     have been.
+//   - Lifecycle: the whole install, resumable. Plan → install-config →
+//     manifests → Ignition configs → certificate deadline (read from
+//     bootstrap.ign, never assumed to be 24 h; booting after the soft
+//     deadline needs force) → network (libvirt's dnsmasq, the embedded
+//     servers, or rendered files) → base image → bootstrap and masters with
+//     per-node Ignition (hostname; a NetworkManager keyfile bound to the MAC,
+//     named after the NIC name predicted from libvirt's definition) →
+//     bootstrap-complete → the bootstrap removed at once (load balancer,
+//     DNS, DHCP, VM, overlay — kcli keeps its 16 GiB until install-complete)
+//     → the approver → workers → install-complete → summary. State is saved
+//     atomically after every step, so a rerun after a crash continues and
+//     converges; Destroy removes what the cluster owns, found by labels;
+//     AddWorkers grows a running cluster the same way.
 //
 // # Secrets
 //
@@ -44,5 +64,7 @@
 // okdtest provides a fake openshift-install: a real process that writes the
 // installer's artifacts and prints its log lines (both formats, scripted
 // timing and failures), so the Runner's parsing is tested on the same bytes
-// the real binary produces.
+// the real binary produces; and a fake cluster (Sim): the client-go fake
+// clientset with simulated kubelets that file real x509 CSRs, so the
+// Approver is tested against the requests a real kubelet makes.
 package okd
