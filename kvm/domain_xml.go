@@ -2,6 +2,7 @@ package kvm
 
 import (
 	"fmt"
+	"sync"
 
 	"libvirt.org/go/libvirtxml"
 )
@@ -14,9 +15,19 @@ const specVersion = "okvm-domain-v1"
 // pool volumes need their Path (Client.Define resolves it); an empty Type
 // is resolved from /dev/kvm on this host.
 func (s DomainSpec) Domain() (*libvirtxml.Domain, error) {
+	n, err := s.resolve()
+	if err != nil {
+		return nil, err
+	}
+	return buildDomain(n, specHash(n))
+}
+
+// resolve is Normalize and validate, plus what Domain needs on top: the
+// domain type and every disk's path.
+func (s DomainSpec) resolve() (DomainSpec, error) {
 	n := s.Normalize()
 	if err := s.validate(n); err != nil {
-		return nil, err
+		return n, err
 	}
 	if n.Type == "" {
 		n.Type = hostDomainType()
@@ -26,21 +37,35 @@ func (s DomainSpec) Domain() (*libvirtxml.Domain, error) {
 			n.Disks[i].Format = guessFormat(d.Path, d.BaseVolume)
 		}
 		if d.Path == "" {
-			return nil, fieldErr(fmt.Sprintf("disks[%d].path", i), d.Pool+"/"+d.Volume,
+			return n, fieldErr(fmt.Sprintf("disks[%d].path", i), d.Pool+"/"+d.Volume,
 				"pool volume not resolved to a path: use Client.Define, or set path")
 		}
 	}
-	return buildDomain(n, specHash(n))
+	return n, nil
 }
 
 // XML is Domain marshalled.
+//
+// The libvirtxml tree is built in parts taken from a pool and given back
+// once marshalled: it never leaves XML, and it is most of what building
+// allocates.
 func (s DomainSpec) XML() (string, error) {
-	d, err := s.Domain()
+	n, err := s.resolve()
 	if err != nil {
 		return "", err
 	}
-	return marshalDomain(d)
+	p := domainPartsPool.Get().(*domainParts)
+	d, err := p.build(n, specHash(n))
+	var x string
+	if err == nil {
+		x, err = marshalDomain(d)
+	}
+	p.release()
+	domainPartsPool.Put(p)
+	return x, err
 }
+
+var domainPartsPool = sync.Pool{New: func() any { return new(domainParts) }}
 
 // domainParts holds every fixed-shape part of a domain buildDomain makes,
 // so that they take one allocation instead of some forty; disks and NICs
@@ -92,6 +117,31 @@ type domainParts struct {
 	rng        [1]libvirtxml.DomainRNG
 	rngBackend libvirtxml.DomainRNGBackend
 	rngRandom  libvirtxml.DomainRNGBackendRandom
+
+	// Kept across builds of pooled parts (XML); the rest is zeroed.
+	disks     []libvirtxml.DomainDisk
+	diskParts []diskParts
+	nics      []libvirtxml.DomainInterface
+	nicParts  []nicParts
+}
+
+// release drops the references a built domain holds (strings of the spec)
+// and keeps the device slices' storage for the next build.
+func (p *domainParts) release() {
+	*p = domainParts{
+		disks: p.disks[:0], diskParts: p.diskParts[:0],
+		nics: p.nics[:0], nicParts: p.nicParts[:0],
+	}
+}
+
+// grow returns s with length k and every element zero, reusing its storage.
+func grow[T any](s []T, k int) []T {
+	if cap(s) < k {
+		return make([]T, k)
+	}
+	s = s[:k]
+	clear(s)
+	return s
 }
 
 type diskParts struct {
@@ -116,11 +166,15 @@ type nicParts struct {
 // buildDomain turns a normalised spec whose Type and disk paths are set
 // into libvirtxml. No validation here: callers have done it.
 func buildDomain(n DomainSpec, hash string) (*libvirtxml.Domain, error) {
+	return new(domainParts).build(n, hash)
+}
+
+// build is buildDomain into p, which must be new or released.
+func (p *domainParts) build(n DomainSpec, hash string) (*libvirtxml.Domain, error) {
 	meta, err := encodeMeta(n.Labels, hash)
 	if err != nil {
 		return nil, fmt.Errorf("kvm: encode metadata: %w", err)
 	}
-	p := new(domainParts)
 	p.meta = libvirtxml.DomainMetadata{XML: meta}
 	p.mem = libvirtxml.DomainMemory{Value: n.MemoryMiB, Unit: "MiB"}
 	p.vcpu = libvirtxml.DomainVCPU{Placement: "static", Value: n.VCPUs}
@@ -190,8 +244,10 @@ func buildDomain(n DomainSpec, hash string) (*libvirtxml.Domain, error) {
 	dev := d.Devices
 	var scsi, sata bool
 	if len(n.Disks) > 0 {
-		dev.Disks = make([]libvirtxml.DomainDisk, len(n.Disks))
-		parts := make([]diskParts, len(n.Disks))
+		p.disks = grow(p.disks, len(n.Disks))
+		p.diskParts = grow(p.diskParts, len(n.Disks))
+		dev.Disks = p.disks
+		parts := p.diskParts
 		for i := range n.Disks {
 			s, dp, disk := &n.Disks[i], &parts[i], &dev.Disks[i]
 			dp.driver = libvirtxml.DomainDiskDriver{Name: "qemu", Type: s.Format, Discard: "unmap"}
@@ -226,8 +282,10 @@ func buildDomain(n DomainSpec, hash string) (*libvirtxml.Domain, error) {
 		dev.Controllers = append(dev.Controllers, libvirtxml.DomainController{Type: "sata", Index: &p.ctrlIndex[1]})
 	}
 	if len(n.NICs) > 0 {
-		dev.Interfaces = make([]libvirtxml.DomainInterface, len(n.NICs))
-		parts := make([]nicParts, len(n.NICs))
+		p.nics = grow(p.nics, len(n.NICs))
+		p.nicParts = grow(p.nicParts, len(n.NICs))
+		dev.Interfaces = p.nics
+		parts := p.nicParts
 		for i := range n.NICs {
 			c, np, nic := &n.NICs[i], &parts[i], &dev.Interfaces[i]
 			np.mac.Address = c.MAC

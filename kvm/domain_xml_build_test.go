@@ -139,41 +139,48 @@ func buildDomainRef(n DomainSpec, hash string) (*libvirtxml.Domain, error) {
 	return d, nil
 }
 
+// randBuildSpec is a valid-looking spec with a random shape (some are
+// still invalid: duplicate boot orders).
+func randBuildSpec(r *rand.Rand) DomainSpec {
+	pick := func(vals ...string) string { return vals[r.Intn(len(vals))] }
+	s := DomainSpec{
+		Name: "n", MemoryMiB: 1024, VCPUs: 2, Type: pick("kvm", "qemu"),
+		CPUMode:        pick("", "host-passthrough", "host-model", "maximum", "custom", "custom-default"),
+		Machine:        pick("q35", "pc"),
+		Firmware:       pick("bios", "uefi", "uefi-secure"),
+		StableNICNames: r.Intn(2) == 0, NoConsole: r.Intn(2) == 0, NoGuestAgent: r.Intn(2) == 0,
+	}
+	if s.CPUMode == "custom" {
+		s.CPUModel = "Skylake-Server"
+	}
+	for i := r.Intn(4); i > 0; i-- {
+		s.Disks = append(s.Disks, DiskSpec{Path: fmt.Sprintf("/d%d.qcow2", i), Bus: pick("virtio", "scsi", "sata"),
+			BootOrder: uint(r.Intn(2) * (10 + i)), ReadOnly: r.Intn(2) == 0})
+	}
+	for i := r.Intn(4); i > 0; i-- {
+		c := NICSpec{Network: "default", Model: pick("virtio", "e1000e"), BootOrder: uint(r.Intn(2) * (20 + i))}
+		if r.Intn(2) == 0 {
+			c = NICSpec{Bridge: "br0"}
+		}
+		s.NICs = append(s.NICs, c)
+	}
+	switch r.Intn(3) {
+	case 0:
+		s.Ignition = &IgnitionSpec{Value: "{}"}
+	case 1:
+		s.Ignition = &IgnitionSpec{File: "/i.ign"}
+	}
+	if r.Intn(2) == 0 {
+		s.Labels = map[string]string{"cluster": "lab"}
+	}
+	return s
+}
+
 func TestBuildDomainMatchesReference(t *testing.T) {
 	r := rand.New(rand.NewSource(6))
-	pick := func(vals ...string) string { return vals[r.Intn(len(vals))] }
 	checked := 0
 	for range 20000 {
-		s := DomainSpec{
-			Name: "n", MemoryMiB: 1024, VCPUs: 2, Type: pick("kvm", "qemu"),
-			CPUMode:        pick("", "host-passthrough", "host-model", "maximum", "custom", "custom-default"),
-			Machine:        pick("q35", "pc"),
-			Firmware:       pick("bios", "uefi", "uefi-secure"),
-			StableNICNames: r.Intn(2) == 0, NoConsole: r.Intn(2) == 0, NoGuestAgent: r.Intn(2) == 0,
-		}
-		if s.CPUMode == "custom" {
-			s.CPUModel = "Skylake-Server"
-		}
-		for i := r.Intn(4); i > 0; i-- {
-			s.Disks = append(s.Disks, DiskSpec{Path: fmt.Sprintf("/d%d.qcow2", i), Bus: pick("virtio", "scsi", "sata"),
-				BootOrder: uint(r.Intn(2) * (10 + i)), ReadOnly: r.Intn(2) == 0})
-		}
-		for i := r.Intn(4); i > 0; i-- {
-			c := NICSpec{Network: "default", Model: pick("virtio", "e1000e"), BootOrder: uint(r.Intn(2) * (20 + i))}
-			if r.Intn(2) == 0 {
-				c = NICSpec{Bridge: "br0"}
-			}
-			s.NICs = append(s.NICs, c)
-		}
-		switch r.Intn(3) {
-		case 0:
-			s.Ignition = &IgnitionSpec{Value: "{}"}
-		case 1:
-			s.Ignition = &IgnitionSpec{File: "/i.ign"}
-		}
-		if r.Intn(2) == 0 {
-			s.Labels = map[string]string{"cluster": "lab"}
-		}
+		s := randBuildSpec(r)
 		n := s.Normalize()
 		if err := s.validate(n); err != nil {
 			continue

@@ -54,3 +54,35 @@ func TestMarshalDomainMatchesLibvirtxml(t *testing.T) {
 	}
 	wg.Wait()
 }
+
+// XML builds in pooled parts; whatever was built in them before, the result
+// is libvirtxml's Marshal of Domain().
+func TestXMLMatchesDomainMarshal(t *testing.T) {
+	r := rand.New(rand.NewSource(7))
+	checked := 0
+	for range 5000 {
+		s := randBuildSpec(r)
+		d, derr := s.Domain()
+		x, err := s.XML()
+		if (err == nil) != (derr == nil) {
+			t.Fatalf("XML error %v, Domain error %v", err, derr)
+		}
+		if err != nil {
+			if err.Error() != derr.Error() {
+				t.Fatalf("XML error %v, Domain error %v", err, derr)
+			}
+			continue
+		}
+		want, err := d.Marshal()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if x != want {
+			t.Fatalf("XML differs from Domain().Marshal() for %+v:\n--- got\n%s\n--- want\n%s", s, x, want)
+		}
+		checked++
+	}
+	if checked < 1000 {
+		t.Fatalf("only %d valid specs checked", checked)
+	}
+}
