@@ -170,7 +170,12 @@ func DiskSerial(domain string, index int) string {
 
 // Normalize returns a copy of s with every default filled in, as Define
 // uses it (the domain type stays empty when unset: it needs the host).
-func (s DomainSpec) Normalize() DomainSpec {
+func (s DomainSpec) Normalize() DomainSpec { return s.normalizeInto(nil, nil) }
+
+// normalizeInto is Normalize with the copies of Disks and NICs made in the
+// storage of disks and nics when they have room (DomainSpec.XML passes
+// pooled slices). Empty lists stay nil, as in Normalize.
+func (s DomainSpec) normalizeInto(disks []DiskSpec, nics []NICSpec) DomainSpec {
 	n := s
 	if n.Machine == "" {
 		n.Machine = "q35"
@@ -178,7 +183,10 @@ func (s DomainSpec) Normalize() DomainSpec {
 	if n.Firmware == "" {
 		n.Firmware = "bios"
 	}
-	n.Disks = append([]DiskSpec(nil), s.Disks...)
+	n.Disks = nil
+	if len(s.Disks) > 0 {
+		n.Disks = append(disks[:0], s.Disks...)
+	}
 	letters := map[string]int{}
 	used := map[string]bool{}
 	for _, d := range n.Disks {
@@ -213,7 +221,10 @@ func (s DomainSpec) Normalize() DomainSpec {
 			}
 		}
 	}
-	n.NICs = append([]NICSpec(nil), s.NICs...)
+	n.NICs = nil
+	if len(s.NICs) > 0 {
+		n.NICs = append(nics[:0], s.NICs...)
+	}
 	for i := range n.NICs {
 		c := &n.NICs[i]
 		if c.MAC == "" {

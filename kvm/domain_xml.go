@@ -15,17 +15,16 @@ const specVersion = "okvm-domain-v1"
 // pool volumes need their Path (Client.Define resolves it); an empty Type
 // is resolved from /dev/kvm on this host.
 func (s DomainSpec) Domain() (*libvirtxml.Domain, error) {
-	n, err := s.resolve()
+	n, err := s.resolve(s.Normalize())
 	if err != nil {
 		return nil, err
 	}
 	return buildDomain(n, specHash(n))
 }
 
-// resolve is Normalize and validate, plus what Domain needs on top: the
-// domain type and every disk's path.
-func (s DomainSpec) resolve() (DomainSpec, error) {
-	n := s.Normalize()
+// resolve validates s given n = s.Normalize() and fills in what Domain
+// needs on top: the domain type and every disk's path.
+func (s DomainSpec) resolve(n DomainSpec) (DomainSpec, error) {
 	if err := s.validate(n); err != nil {
 		return n, err
 	}
@@ -50,12 +49,18 @@ func (s DomainSpec) resolve() (DomainSpec, error) {
 // once marshalled: it never leaves XML, and it is most of what building
 // allocates.
 func (s DomainSpec) XML() (string, error) {
-	n, err := s.resolve()
-	if err != nil {
-		return "", err
-	}
 	p := domainPartsPool.Get().(*domainParts)
-	d, err := p.build(n, specHash(n))
+	n, err := s.resolve(s.normalizeInto(p.specDisks, p.specNICs))
+	if n.Disks != nil { // keep what append grew
+		p.specDisks = n.Disks
+	}
+	if n.NICs != nil {
+		p.specNICs = n.NICs
+	}
+	var d *libvirtxml.Domain
+	if err == nil {
+		d, err = p.build(n, specHash(n))
+	}
 	var x string
 	if err == nil {
 		x, err = marshalDomain(d)
@@ -118,19 +123,29 @@ type domainParts struct {
 	rngBackend libvirtxml.DomainRNGBackend
 	rngRandom  libvirtxml.DomainRNGBackendRandom
 
-	// Kept across builds of pooled parts (XML); the rest is zeroed.
+	// Kept across builds of pooled parts (XML); the rest is zeroed. The
+	// spec* slices hold XML's normalised copy of the spec's lists.
 	disks     []libvirtxml.DomainDisk
 	diskParts []diskParts
 	nics      []libvirtxml.DomainInterface
 	nicParts  []nicParts
+	specDisks []DiskSpec
+	specNICs  []NICSpec
 }
 
 // release drops the references a built domain holds (strings of the spec)
 // and keeps the device slices' storage for the next build.
 func (p *domainParts) release() {
+	clear(p.disks)
+	clear(p.diskParts)
+	clear(p.nics)
+	clear(p.nicParts)
+	clear(p.specDisks)
+	clear(p.specNICs)
 	*p = domainParts{
 		disks: p.disks[:0], diskParts: p.diskParts[:0],
 		nics: p.nics[:0], nicParts: p.nicParts[:0],
+		specDisks: p.specDisks[:0], specNICs: p.specNICs[:0],
 	}
 }
 
