@@ -300,6 +300,11 @@ func (l *Lifecycle) Run(ctx context.Context) (*Summary, error) {
 		{StepInstallComplete, l.stepInstallComplete},
 		{StepSummary, l.stepSummary},
 	}
+	if n := len(l.state.Done); n > 0 && n < len(steps) {
+		if err := l.reconcile(ctx); err != nil {
+			return nil, fmt.Errorf("okd: resume: %w", err)
+		}
+	}
 	ran := 0
 	for _, s := range steps {
 		if err := ctx.Err(); err != nil {

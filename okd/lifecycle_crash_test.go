@@ -36,6 +36,7 @@ const (
 	envCrashStep = "OKVM_TEST_CRASH_STEP" // SIGKILL after this step is saved
 	envCrashAt   = "OKVM_TEST_CRASH_AT"   // SIGKILL when a progress message contains this
 	envCrashAdd  = "OKVM_TEST_CRASH_ADD"  // after Run, AddWorkers(this many)
+	envCrashLose = "OKVM_TEST_CRASH_LOSE" // kill at CRASH_STEP before the fake libvirt is saved
 )
 
 const crashCluster = "lccrash"
@@ -50,6 +51,7 @@ func TestLifecycleCrashChild(t *testing.T) {
 		t.Skip("child of TestLifecycleCrashResume only")
 	}
 	killStep, killAt := okd.Step(os.Getenv(envCrashStep)), os.Getenv(envCrashAt)
+	lose := os.Getenv(envCrashLose) != ""
 	fake := kvmtest.New()
 	snap := crashSnapshot(dir)
 	if err := fakeworld.RestoreFile(fake.Conn(), snap); err != nil {
@@ -66,6 +68,9 @@ func TestLifecycleCrashChild(t *testing.T) {
 	kill := func() { syscall.Kill(os.Getpid(), syscall.SIGKILL) }
 	e := newEnv(t, lcConfig{name: crashCluster, workers: 2, dir: dir, fake: fake, mode: okd.NetworkLibvirt,
 		opts: []okd.LifecycleOption{okd.WithStepHook(func(s okd.Step) {
+			if s == killStep && lose {
+				kill() // state saved, the daemon's last changes lost
+			}
 			save()
 			if s == killStep {
 				kill()
@@ -95,9 +100,13 @@ func TestLifecycleCrashChild(t *testing.T) {
 type crashPoint struct {
 	step okd.Step // after this step is saved
 	at   string   // or when a progress message contains this (mid-step)
+	lose bool     // with step: the state is saved, the libvirt daemon's changes of the step are lost
 }
 
 func (p crashPoint) String() string {
+	if p.lose {
+		return "lost:" + string(p.step)
+	}
 	if p.at != "" {
 		return "mid:" + strings.NewReplacer(" ", "_", "/", "_").Replace(p.at)
 	}
@@ -109,6 +118,9 @@ func runCrashChild(t *testing.T, bin, dir string, p crashPoint, env ...string) (
 	t.Helper()
 	cmd := exec.Command(os.Args[0], "-test.run=^TestLifecycleCrashChild$", "-test.count=1", "-test.timeout=2m")
 	cmd.Env = append(os.Environ(), envCrashDir+"="+dir, envCrashStep+"="+string(p.step), envCrashAt+"="+p.at, envFakeInstaller+"="+bin)
+	if p.lose {
+		cmd.Env = append(cmd.Env, envCrashLose+"=1")
+	}
 	cmd.Env = append(cmd.Env, env...)
 	b, err := cmd.CombinedOutput()
 	var ee *exec.ExitError
@@ -262,6 +274,13 @@ func TestLifecycleCrashResume(t *testing.T) {
 		crashPoint{at: "bootstrap " + crashCluster + "-bootstrap removed"},
 		crashPoint{at: crashCluster + "-worker-0 defined"},
 		crashPoint{at: "approved client CSR"}, // workers booting
+		// The state says done, the daemon lost the step's objects: the
+		// rerun must notice and redo them (Lifecycle.reconcile).
+		crashPoint{step: okd.StepNetwork, lose: true},
+		crashPoint{step: okd.StepControlPlane, lose: true},
+		crashPoint{step: okd.StepStartControlPlane, lose: true},
+		crashPoint{step: okd.StepRemoveBootstrap, lose: true},
+		crashPoint{step: okd.StepWorkers, lose: true},
 	)
 	start := time.Now()
 	t.Run("points", func(t *testing.T) {
