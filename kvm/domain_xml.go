@@ -133,15 +133,10 @@ type domainParts struct {
 	specNICs  []NICSpec
 }
 
-// release drops the references a built domain holds (strings of the spec)
-// and keeps the device slices' storage for the next build.
+// release zeroes p for the next build, keeping the slices' storage (build
+// zeroes the device parts it reuses; normalizeInto overwrites the spec
+// lists).
 func (p *domainParts) release() {
-	clear(p.disks)
-	clear(p.diskParts)
-	clear(p.nics)
-	clear(p.nicParts)
-	clear(p.specDisks)
-	clear(p.specNICs)
 	*p = domainParts{
 		disks: p.disks[:0], diskParts: p.diskParts[:0],
 		nics: p.nics[:0], nicParts: p.nicParts[:0],
@@ -199,21 +194,19 @@ func (p *domainParts) build(n DomainSpec, hash string) (*libvirtxml.Domain, erro
 	p.features.ACPI = &p.acpi
 	p.features.APIC = &p.apic
 	p.clock.Offset = "utc"
-	d := &p.dom
-	*d = libvirtxml.Domain{
-		Type:       n.Type,
-		Name:       n.Name,
-		Metadata:   &p.meta,
-		Memory:     &p.mem,
-		VCPU:       &p.vcpu,
-		OS:         &p.os,
-		Features:   &p.features,
-		Clock:      &p.clock,
-		OnPoweroff: "destroy",
-		OnReboot:   "restart",
-		OnCrash:    "destroy",
-		Devices:    &p.devices,
-	}
+	d := &p.dom // zero: set field by field rather than copied in whole
+	d.Type = n.Type
+	d.Name = n.Name
+	d.Metadata = &p.meta
+	d.Memory = &p.mem
+	d.VCPU = &p.vcpu
+	d.OS = &p.os
+	d.Features = &p.features
+	d.Clock = &p.clock
+	d.OnPoweroff = "destroy"
+	d.OnReboot = "restart"
+	d.OnCrash = "destroy"
+	d.Devices = &p.devices
 	switch n.Firmware {
 	case "uefi":
 		d.OS.Firmware = "efi"
