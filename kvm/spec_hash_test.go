@@ -108,7 +108,7 @@ func TestSpecJSONMatchesEncodingJSON(t *testing.T) {
 	specs := []DomainSpec{{}, masterSpec(), masterSpec().Normalize(),
 		{Disks: []DiskSpec{{}}, NICs: []NICSpec{{}}, Ignition: &IgnitionSpec{}, Labels: map[string]string{"": ""}}}
 	r := rand.New(rand.NewSource(1))
-	for range 20000 {
+	for range 5000 {
 		specs = append(specs, randSpec(r))
 	}
 	for _, s := range specs {
