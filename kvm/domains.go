@@ -203,20 +203,24 @@ func (c *Client) stateOf(ctx context.Context, dom libvirt.Domain) (State, error)
 
 // State returns the domain's run state.
 func (c *Client) State(ctx context.Context, name string) (State, error) {
+	_, st, err := c.lookupWithState(ctx, name)
+	return st, err
+}
+
+// lookupWithState finds a domain and reads its run state: the first two
+// calls of every state-changing operation.
+func (c *Client) lookupWithState(ctx context.Context, name string) (libvirt.Domain, State, error) {
 	dom, err := c.lookupDomain(ctx, name)
 	if err != nil {
-		return StateNoState, err
+		return dom, StateNoState, err
 	}
-	return c.stateOf(ctx, dom)
+	st, err := c.stateOf(ctx, dom)
+	return dom, st, err
 }
 
 // Start boots a defined domain; starting a running domain is a no-op.
 func (c *Client) Start(ctx context.Context, name string) error {
-	dom, err := c.lookupDomain(ctx, name)
-	if err != nil {
-		return err
-	}
-	st, err := c.stateOf(ctx, dom)
+	dom, st, err := c.lookupWithState(ctx, name)
 	if err != nil {
 		return err
 	}
@@ -228,11 +232,7 @@ func (c *Client) Start(ctx context.Context, name string) error {
 
 // Destroy powers the domain off at once; an inactive domain is left alone.
 func (c *Client) Destroy(ctx context.Context, name string) error {
-	dom, err := c.lookupDomain(ctx, name)
-	if err != nil {
-		return err
-	}
-	st, err := c.stateOf(ctx, dom)
+	dom, st, err := c.lookupWithState(ctx, name)
 	if err != nil {
 		return err
 	}
@@ -246,11 +246,7 @@ func (c *Client) Destroy(ctx context.Context, name string) error {
 // guest has not stopped after the shutdown timeout (WithShutdownTimeout),
 // the domain is destroyed. ctx bounds the whole operation.
 func (c *Client) Shutdown(ctx context.Context, name string) error {
-	dom, err := c.lookupDomain(ctx, name)
-	if err != nil {
-		return err
-	}
-	st, err := c.stateOf(ctx, dom)
+	dom, st, err := c.lookupWithState(ctx, name)
 	if err != nil {
 		return err
 	}
@@ -295,11 +291,7 @@ const undefineFlags = libvirt.DomainUndefineManagedSave | libvirt.DomainUndefine
 // half way for a UEFI guest). An active domain fails with ErrConflict:
 // use Remove to destroy and undefine. Volumes are kept.
 func (c *Client) Undefine(ctx context.Context, name string) error {
-	dom, err := c.lookupDomain(ctx, name)
-	if err != nil {
-		return err
-	}
-	st, err := c.stateOf(ctx, dom)
+	dom, st, err := c.lookupWithState(ctx, name)
 	if err != nil {
 		return err
 	}
