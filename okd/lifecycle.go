@@ -240,6 +240,11 @@ func NewLifecycle(spec ClusterSpec, dir string, opts ...LifecycleOption) (*Lifec
 		if l.installerBin != "" {
 			ropts = append(ropts, WithRunnerBinary(l.installerBin))
 		}
+		if spec.Release != "" {
+			// ClusterSpec.Release pins the payload; the installer only
+			// honours it through this override.
+			ropts = append(ropts, WithReleaseImage(spec.Release))
+		}
 		r, err := NewRunner(l.installDir(), ropts...)
 		if err != nil {
 			return nil, err
