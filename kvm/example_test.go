@@ -2,13 +2,19 @@ package kvm_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log"
+	"net"
+	"os"
+	"path/filepath"
 	"strings"
+	"time"
+
+	"libvirt.org/go/libvirtxml"
 
 	"github.com/okvm/okvm/kvm"
 	"github.com/okvm/okvm/kvm/kvmtest"
-	"libvirt.org/go/libvirtxml"
 )
 
 // A control-plane node: the XML okvm generates, and the bits of it the
@@ -111,4 +117,36 @@ func ExampleClient_Define() {
 	fmt.Println(d.Name, d.Type, d.OS.Type.Machine, ip)
 	// Output:
 	// bootstrap qemu pc-q35-7.2 192.168.126.10
+}
+
+// Dial honours its context even when the daemon never answers: here a
+// socket that accepts connections and stays silent, as a hung libvirtd does.
+// go-libvirt alone would wait forever.
+func ExampleDial_deadline() {
+	dir, err := os.MkdirTemp("", "okvm-example")
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer os.RemoveAll(dir)
+	sock := filepath.Join(dir, "libvirt-sock")
+	ln, err := net.Listen("unix", sock)
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer ln.Close()
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			defer c.Close() // accept, never answer
+		}
+	}()
+
+	ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
+	defer cancel()
+	_, err = kvm.Dial(ctx, "qemu+unix:///system?socket="+sock)
+	fmt.Println("gave up at the deadline:", errors.Is(err, context.DeadlineExceeded))
+	// Output: gave up at the deadline: true
 }
