@@ -17,13 +17,18 @@ import (
 // same errors), and resolves names with the embedded server's logic. The
 // zero value is ready to use and safe for concurrent use.
 type DNSProvider struct {
-	mu    sync.Mutex
-	calls [][]netprov.Zone
-	srv   *netprov.DNSServer
-	fail  []error
+	recorder[[]netprov.Zone]
+	srv *netprov.DNSServer
 }
 
 var _ netprov.DNSProvider = (*DNSProvider)(nil)
+
+// FailNext makes the next SetZones calls return these errors, in order,
+// without changing the state (to test the caller's error paths).
+func (p *DNSProvider) FailNext(errs ...error) { p.failNext(errs...) }
+
+// Calls returns every accepted SetZones argument, oldest first (copies).
+func (p *DNSProvider) Calls() [][]netprov.Zone { return p.history() }
 
 // SetZones records zones as the provider's new state.
 func (p *DNSProvider) SetZones(ctx context.Context, zones []netprov.Zone) error {
@@ -32,9 +37,7 @@ func (p *DNSProvider) SetZones(ctx context.Context, zones []netprov.Zone) error 
 	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if len(p.fail) > 0 {
-		err := p.fail[0]
-		p.fail = p.fail[1:]
+	if err := p.nextFailure(); err != nil {
 		return err
 	}
 	srv, err := netprov.NewDNSServer(zones) // validates and copies; never listens
@@ -44,21 +47,6 @@ func (p *DNSProvider) SetZones(ctx context.Context, zones []netprov.Zone) error 
 	p.srv = srv
 	p.calls = append(p.calls, srv.Zones())
 	return nil
-}
-
-// FailNext makes the next SetZones calls return these errors, in order,
-// without changing the state (to test the caller's error paths).
-func (p *DNSProvider) FailNext(errs ...error) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	p.fail = append(p.fail, errs...)
-}
-
-// Calls returns every accepted SetZones argument, oldest first (copies).
-func (p *DNSProvider) Calls() [][]netprov.Zone {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	return append([][]netprov.Zone(nil), p.calls...)
 }
 
 // Zones returns the current zones (nil before the first SetZones).
@@ -110,13 +98,17 @@ func (w *memWriter) Hijack()             {}
 // accepted reservation table, validating it as the embedded server does.
 // The zero value is ready to use and safe for concurrent use.
 type DHCPProvider struct {
-	mu    sync.Mutex
-	calls [][]netprov.Reservation
-	srv   *netprov.DHCPServer
-	fail  []error
+	recorder[[]netprov.Reservation]
+	srv *netprov.DHCPServer
 }
 
 var _ netprov.DHCPProvider = (*DHCPProvider)(nil)
+
+// FailNext makes the next SetReservations calls return these errors.
+func (p *DHCPProvider) FailNext(errs ...error) { p.failNext(errs...) }
+
+// Calls returns every accepted SetReservations argument, oldest first.
+func (p *DHCPProvider) Calls() [][]netprov.Reservation { return p.history() }
 
 // SetReservations records rs as the provider's new state.
 func (p *DHCPProvider) SetReservations(ctx context.Context, rs []netprov.Reservation) error {
@@ -125,9 +117,7 @@ func (p *DHCPProvider) SetReservations(ctx context.Context, rs []netprov.Reserva
 	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if len(p.fail) > 0 {
-		err := p.fail[0]
-		p.fail = p.fail[1:]
+	if err := p.nextFailure(); err != nil {
 		return err
 	}
 	// A never-started server validates exactly like the real one.
@@ -138,20 +128,6 @@ func (p *DHCPProvider) SetReservations(ctx context.Context, rs []netprov.Reserva
 	p.srv = srv
 	p.calls = append(p.calls, srv.Reservations())
 	return nil
-}
-
-// FailNext makes the next SetReservations calls return these errors.
-func (p *DHCPProvider) FailNext(errs ...error) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	p.fail = append(p.fail, errs...)
-}
-
-// Calls returns every accepted SetReservations argument, oldest first.
-func (p *DHCPProvider) Calls() [][]netprov.Reservation {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	return append([][]netprov.Reservation(nil), p.calls...)
 }
 
 // Reservations returns the current table (nil before the first call).
@@ -172,4 +148,35 @@ func (p *DHCPProvider) Lookup(mac net.HardwareAddr) (netprov.Reservation, bool) 
 		}
 	}
 	return netprov.Reservation{}, false
+}
+
+// recorder is what both in-memory providers share: the accepted changes, in
+// order, and the failures queued for the next calls. Its mutex also guards
+// the embedding provider's own state.
+type recorder[T any] struct {
+	mu    sync.Mutex
+	calls []T
+	fail  []error
+}
+
+func (r *recorder[T]) failNext(errs ...error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.fail = append(r.fail, errs...)
+}
+
+func (r *recorder[T]) history() []T {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return append([]T(nil), r.calls...)
+}
+
+// nextFailure pops the next queued failure; r.mu must be held.
+func (r *recorder[T]) nextFailure() error {
+	if len(r.fail) == 0 {
+		return nil
+	}
+	err := r.fail[0]
+	r.fail = r.fail[1:]
+	return err
 }
