@@ -3,6 +3,7 @@ package ignition
 import (
 	"fmt"
 	"reflect"
+	"strconv"
 	"strings"
 	"sync"
 )
@@ -56,6 +57,27 @@ func planFor(dt, st reflect.Type) *fieldPlan {
 // convert copies src into dst (both settable or addressable values of possibly
 // different versions' types). path is the JSON path of src.
 func convert(dst, src reflect.Value, path string) error {
+	err := convertAt(dst, src)
+	if err == nil {
+		return nil
+	}
+	if err.newer {
+		return &needNewer{path + err.rel}
+	}
+	return fmt.Errorf("ignition: internal: %s at %s", err.what, path+err.rel)
+}
+
+// convErr is a conversion failure. Its JSON path (rel, relative to where
+// convertAt was called) is built while the error travels back up, so a
+// conversion that succeeds — every field of a 300 KB config, three times
+// per PatchConfig — builds no path strings at all.
+type convErr struct {
+	rel   string // e.g. ".storage.files[3].mode"
+	newer bool   // a set field the destination type lacks (needNewer)
+	what  string // otherwise: an internal error
+}
+
+func convertAt(dst, src reflect.Value) *convErr {
 	// Zero structs are still walked: their empty string fields may need to
 	// become non-nil pointers (see below).
 	if src.IsZero() && (src.Kind() != reflect.Struct || dst.Kind() == reflect.Pointer) {
@@ -72,7 +94,7 @@ func convert(dst, src reflect.Value, path string) error {
 			}
 			dst = dst.Elem()
 		}
-		return convert(dst, src.Elem(), path)
+		return convertAt(dst, src.Elem())
 	}
 	if dst.Kind() == reflect.Pointer {
 		if dst.IsNil() {
@@ -83,7 +105,7 @@ func convert(dst, src reflect.Value, path string) error {
 	switch src.Kind() {
 	case reflect.Struct:
 		if dst.Kind() != reflect.Struct {
-			return fmt.Errorf("ignition: internal: cannot convert %s to %s at %s", src.Type(), dst.Type(), path)
+			return &convErr{what: fmt.Sprintf("cannot convert %s to %s", src.Type(), dst.Type())}
 		}
 		p := planFor(dst.Type(), src.Type())
 		for i, di := range p.dst {
@@ -100,26 +122,30 @@ func convert(dst, src reflect.Value, path string) error {
 			if sf.IsZero() && (sf.Kind() != reflect.Struct || di < 0) {
 				continue
 			}
-			fp := path
-			if !p.emb[i] {
-				fp = path + "." + p.name[i]
-			}
 			if di < 0 {
-				return &needNewer{fp}
+				e := &convErr{newer: true}
+				if !p.emb[i] {
+					e.rel = "." + p.name[i]
+				}
+				return e
 			}
-			if err := convert(dst.Field(di), sf, fp); err != nil {
+			if err := convertAt(dst.Field(di), sf); err != nil {
+				if !p.emb[i] {
+					err.rel = "." + p.name[i] + err.rel
+				}
 				return err
 			}
 		}
 		return nil
 	case reflect.Slice:
 		if dst.Kind() != reflect.Slice {
-			return fmt.Errorf("ignition: internal: cannot convert %s to %s at %s", src.Type(), dst.Type(), path)
+			return &convErr{what: fmt.Sprintf("cannot convert %s to %s", src.Type(), dst.Type())}
 		}
 		n := src.Len()
 		out := reflect.MakeSlice(dst.Type(), n, n)
 		for i := 0; i < n; i++ {
-			if err := convert(out.Index(i), src.Index(i), fmt.Sprintf("%s[%d]", path, i)); err != nil {
+			if err := convertAt(out.Index(i), src.Index(i)); err != nil {
+				err.rel = "[" + strconv.Itoa(i) + "]" + err.rel
 				return err
 			}
 		}
@@ -127,11 +153,22 @@ func convert(dst, src reflect.Value, path string) error {
 		return nil
 	case reflect.String, reflect.Bool, reflect.Int, reflect.Int64, reflect.Float64:
 		if !src.Type().ConvertibleTo(dst.Type()) || src.Kind() != dst.Kind() {
-			return fmt.Errorf("ignition: internal: cannot convert %s to %s at %s", src.Type(), dst.Type(), path)
+			return &convErr{what: fmt.Sprintf("cannot convert %s to %s", src.Type(), dst.Type())}
 		}
-		dst.Set(src.Convert(dst.Type()))
+		// Same kind: set the value directly (reflect's Convert would
+		// allocate a copy of every string, bool and number).
+		switch src.Kind() {
+		case reflect.String:
+			dst.SetString(src.String())
+		case reflect.Bool:
+			dst.SetBool(src.Bool())
+		case reflect.Int, reflect.Int64:
+			dst.SetInt(src.Int())
+		case reflect.Float64:
+			dst.SetFloat(src.Float())
+		}
 		return nil
 	default:
-		return fmt.Errorf("ignition: internal: unsupported kind %s at %s", src.Kind(), path)
+		return &convErr{what: fmt.Sprintf("unsupported kind %s", src.Kind())}
 	}
 }

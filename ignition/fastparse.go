@@ -45,7 +45,8 @@ func fastParse[T any](raw []byte, version string, validate func(any) report.Repo
 	if err := json.Unmarshal(raw, &typed); err != nil {
 		return t35.Config{}, nil, false
 	}
-	if reflect.ValueOf(&typed).Elem().FieldByName("Ignition").FieldByName("Version").String() != version {
+	fx := fieldsOf(reflect.TypeOf(typed))
+	if reflect.ValueOf(&typed).Elem().FieldByIndex(fx.version).String() != version {
 		return t35.Config{}, nil, false
 	}
 	if !knownKeys(raw, schemaOf(reflect.TypeOf(typed))) {
@@ -56,19 +57,22 @@ func fastParse[T any](raw []byte, version string, validate func(any) report.Repo
 	// version's own types by field name (Storage.Files[].Contents.Source,
 	// .Append[].Source exist in every 3.x), so no extra conversion pass.
 	tv := typed
-	files := reflect.ValueOf(&tv).Elem().FieldByName("Storage").FieldByName("Files")
+	files := reflect.ValueOf(&tv).Elem().FieldByIndex(fx.files)
 	clone := reflect.MakeSlice(files.Type(), files.Len(), files.Len())
 	reflect.Copy(clone, files)
 	for i := 0; i < clone.Len(); i++ {
 		f := clone.Index(i)
-		if !checkSource(f.FieldByName("Contents").FieldByName("Source")) {
+		if !checkSource(f.FieldByIndex(fx.contentsSource)) {
 			return t35.Config{}, nil, false
 		}
-		if app := f.FieldByName("Append"); app.IsValid() && app.Len() > 0 {
+		if fx.append == nil {
+			continue
+		}
+		if app := f.FieldByIndex(fx.append); app.Len() > 0 {
 			ac := reflect.MakeSlice(app.Type(), app.Len(), app.Len())
 			reflect.Copy(ac, app)
 			for j := 0; j < ac.Len(); j++ {
-				if !checkSource(ac.Index(j).FieldByName("Source")) {
+				if !checkSource(ac.Index(j).FieldByIndex(fx.appendSource)) {
 					return t35.Config{}, nil, false
 				}
 			}
@@ -82,6 +86,49 @@ func fastParse[T any](raw []byte, version string, validate func(any) report.Repo
 	}
 	ps, _ := problems(rpt, false)
 	return liftTo35(typed), ps, true
+}
+
+// typeFields are the field index paths fastParse reads in one version's
+// types, looked up once per type (FieldByName on the promoted fields of
+// File allocates on every call).
+type typeFields struct {
+	version        []int // Config.Ignition.Version
+	files          []int // Config.Storage.Files
+	contentsSource []int // File.Contents.Source
+	append         []int // File.Append (nil if the version has none)
+	appendSource   []int // Resource.Source
+}
+
+var fieldCache sync.Map // reflect.Type -> *typeFields
+
+func fieldsOf(t reflect.Type) *typeFields {
+	if fx, ok := fieldCache.Load(t); ok {
+		return fx.(*typeFields)
+	}
+	idx := func(t reflect.Type, names ...string) []int {
+		var out []int
+		for _, n := range names {
+			f, ok := t.FieldByName(n)
+			if !ok {
+				return nil
+			}
+			out = append(out, f.Index...)
+			t = f.Type
+		}
+		return out
+	}
+	fx := &typeFields{
+		version: idx(t, "Ignition", "Version"),
+		files:   idx(t, "Storage", "Files"),
+	}
+	file := t.FieldByIndex(fx.files).Type.Elem()
+	fx.contentsSource = idx(file, "Contents", "Source")
+	if f, ok := file.FieldByName("Append"); ok {
+		fx.append = f.Index
+		fx.appendSource = idx(f.Type.Elem(), "Source")
+	}
+	fieldCache.Store(t, fx)
+	return fx
 }
 
 var emptyDataURL = "data:,"

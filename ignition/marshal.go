@@ -54,16 +54,15 @@ func (c *Config) Marshal() (*Result, error) {
 				return nil, err
 			}
 		}
-		var buf bytes.Buffer
-		buf.Grow(c.rawSize + c.rawSize/8 + 4<<10) // patches add a little; avoid regrowing
-		enc := json.NewEncoder(&buf)
+		var out exactCopy
+		enc := json.NewEncoder(&out)
 		// No HTML escaping: unit files are full of "&&" and "<"; escaping is
 		// legal JSON but makes the output needlessly hard to read.
 		enc.SetEscapeHTML(false)
 		if err := enc.Encode(typed); err != nil {
 			return nil, fmt.Errorf("ignition: encode %s config: %w", s.version, err)
 		}
-		res.JSON = bytes.TrimSuffix(buf.Bytes(), []byte("\n"))
+		res.JSON = bytes.TrimSuffix(out.b, []byte("\n"))
 		res.Version = s.version
 		if i != start {
 			res.TranslatedFrom = c.version
@@ -111,4 +110,15 @@ func (c *Config) validateOutput(s spec) error {
 		}
 	}
 	return &ValidationError{Version: s.version, Problems: ps}
+}
+
+// exactCopy receives json.Encoder's output. The encoder builds the whole
+// document in its own pooled buffer and hands it over in one Write, so one
+// append into a nil slice copies it into an allocation of exactly its size
+// (not zeroed first, unlike a pre-grown bytes.Buffer of a guessed size).
+type exactCopy struct{ b []byte }
+
+func (w *exactCopy) Write(p []byte) (int, error) {
+	w.b = append(w.b, p...)
+	return len(p), nil
 }
