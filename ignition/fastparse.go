@@ -166,12 +166,12 @@ func dataURLValid(s string) bool {
 		_, err := dataurl.DecodeString(s)
 		return err == nil
 	}
-	du, err := dataurl.DecodeString(s[:comma+1])
-	if err != nil {
+	valid, isB64 := headerVerdict(s[:comma+1])
+	if !valid {
 		return false
 	}
 	payload := s[comma+1:]
-	if du.Encoding == dataurl.EncodingBase64 {
+	if isB64 {
 		// The lexer admits the base64 alphabet, '=' and '\n';
 		// base64.StdEncoding (which the parser then runs) rejects
 		// everything else except '\r', which it skips. So rejecting '\r'
@@ -200,6 +200,44 @@ func dataURLValid(s string) bool {
 		}
 	}
 	return true
+}
+
+// headerVerdicts caches dataurl's verdict on a data URL's header ("data:"
+// through the comma, no quotes): a config repeats the same few headers
+// ("data:,", "data:;base64,", "data:text/plain;charset=utf-8;base64,") on
+// every file, and dataurl's lexer allocates on each. The answer depends on
+// the header alone, so the cache is exact. Bounded: at most
+// maxHeaderVerdicts entries of at most 256 bytes.
+var (
+	headerVerdicts   sync.Map // string -> headerVerdictEntry
+	headerVerdictsMu sync.Mutex
+	headerVerdictsN  int
+)
+
+const maxHeaderVerdicts = 256
+
+type headerVerdictEntry struct{ valid, base64 bool }
+
+func headerVerdict(header string) (valid, isBase64 bool) {
+	if v, ok := headerVerdicts.Load(header); ok {
+		e := v.(headerVerdictEntry)
+		return e.valid, e.base64
+	}
+	du, err := dataurl.DecodeString(header)
+	e := headerVerdictEntry{valid: err == nil}
+	if err == nil {
+		e.base64 = du.Encoding == dataurl.EncodingBase64
+	}
+	if len(header) <= 256 {
+		headerVerdictsMu.Lock()
+		if headerVerdictsN < maxHeaderVerdicts {
+			headerVerdictsN++
+			// A copy: header is a slice of a (large) source string.
+			headerVerdicts.Store(strings.Clone(header), e)
+		}
+		headerVerdictsMu.Unlock()
+	}
+	return e.valid, e.base64
 }
 
 // isURLCharByte mirrors dataurl's isURLCharRune (ASCII only: any byte ≥

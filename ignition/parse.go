@@ -21,7 +21,6 @@ type Config struct {
 	warnings []Problem
 	opts     options
 	touched  map[string]bool // file paths patches wrote (validated again on output)
-	rawSize  int             // input size, to size the output buffer
 }
 
 // Parse parses and validates an Ignition 3.0–3.5 config with Ignition's own
@@ -41,7 +40,7 @@ func Parse(raw []byte, opts ...Option) (*Config, error) {
 			if cfg, ps, ok := specs[i].fast(raw); ok {
 				o.log.Debug("ignition: parsed config", "version", version, "bytes", len(raw),
 					"files", len(cfg.Storage.Files), "units", len(cfg.Systemd.Units), "warnings", len(ps))
-				return &Config{version: version, cfg: cfg, warnings: ps, opts: o, rawSize: len(raw)}, nil
+				return &Config{version: version, cfg: cfg, warnings: ps, opts: o}, nil
 			}
 		}
 	}
@@ -79,7 +78,7 @@ func Parse(raw []byte, opts ...Option) (*Config, error) {
 	}
 	o.log.Debug("ignition: parsed config", "version", version, "bytes", len(raw),
 		"files", len(cfg.Storage.Files), "units", len(cfg.Systemd.Units), "warnings", len(ps))
-	return &Config{version: version, cfg: cfg, warnings: ps, opts: o, rawSize: len(raw)}, nil
+	return &Config{version: version, cfg: cfg, warnings: ps, opts: o}, nil
 }
 
 // quickVersion reads ignition.version with a streaming decoder that stops
