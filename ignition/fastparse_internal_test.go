@@ -30,6 +30,8 @@ func FuzzDataURLValid(f *testing.F) {
 		"data:text/plain;charset=utf-8;base64,aGk=", "data:text/plain;charset=\"a,b\";base64,aGk=",
 		"data:text/plain;charset=utf-8,%E2%82%AC", "data:image/png;x=y,é", "data:text/;base64,aGk=",
 		"data:,#frag", "data:,%", "DATA:,x", "data:a/b;base64;x=y,aGk=", "data:;base64,====",
+		"data:/,x", "data:/%zz,x", "data://[,x", "data:?,x", "data:?/a,x", "data:\x01,x", "data:;base64,aGk=\x01",
+		"data:;base64,aGk=\x7f", "data:text/x#y,%zz", "data:text/x#y;base64,aGk=", "data:,a\x00",
 	} {
 		f.Add(s)
 	}
