@@ -4,6 +4,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"net"
+	"reflect"
 	"strings"
 
 	libvirt "github.com/digitalocean/go-libvirt"
@@ -18,6 +19,7 @@ func (f *Fake) parseDomain(xml string) (*libvirtxml.Domain, error) {
 	if err := def.Unmarshal(xml); err != nil {
 		return nil, lverr(libvirt.ErrXMLDetail, "XML error: %v", err)
 	}
+	dropUntypedAddresses(&def)
 	if def.Type == "" {
 		return nil, errInternal("missing domain type attribute")
 	}
@@ -339,4 +341,32 @@ func checkPCIRange(a *libvirtxml.DomainAddress) error {
 		return errXML("Invalid PCI address function=0x%x, must be <= 7", u(p.Function))
 	}
 	return nil
+}
+
+// dropUntypedAddresses forgets every device <address/> without a type:
+// libvirt parses the type as an optional enum, and a missing one leaves the
+// device with no address at all, to be assigned like any other (found by
+// FuzzDefine: the fake kept it as "no address" and assigned one only on a
+// redefinition of its own output).
+func dropUntypedAddresses(def *libvirtxml.Domain) {
+	if def.Devices == nil {
+		return
+	}
+	addrType := reflect.TypeFor[*libvirtxml.DomainAddress]()
+	devs := reflect.ValueOf(def.Devices).Elem()
+	for i := 0; i < devs.NumField(); i++ {
+		list := devs.Field(i)
+		if list.Kind() != reflect.Slice || list.Type().Elem().Kind() != reflect.Struct {
+			continue
+		}
+		for j := 0; j < list.Len(); j++ {
+			field := list.Index(j).FieldByName("Address")
+			if !field.IsValid() || field.Type() != addrType || field.IsNil() {
+				continue
+			}
+			if reflect.ValueOf(field.Interface()).Elem().IsZero() {
+				field.Set(reflect.Zero(addrType))
+			}
+		}
+	}
 }
