@@ -29,6 +29,17 @@ func (c *Client) NetworkXML(ctx context.Context, name string) (*libvirtxml.Netwo
 	return c.networkXML(ctx, n)
 }
 
+// lookupNetworkXML finds a network and reads its persistent definition: the
+// first two calls of every DHCP/DNS host update.
+func (c *Client) lookupNetworkXML(ctx context.Context, name string) (libvirt.Network, *libvirtxml.Network, error) {
+	n, err := c.lookupNetwork(ctx, name)
+	if err != nil {
+		return n, nil, err
+	}
+	x, err := c.networkXML(ctx, n)
+	return n, x, err
+}
+
 func (c *Client) networkXML(ctx context.Context, n libvirt.Network) (*libvirtxml.Network, error) {
 	op := fmt.Sprintf("read network %q", n.Name)
 	s, err := call(ctx, c, op, func(l Libvirt) (string, error) {
@@ -189,11 +200,7 @@ func (c *Client) SetDHCPHost(ctx context.Context, network string, h DHCPHost) er
 	if err := h.validate("host"); err != nil {
 		return err
 	}
-	n, err := c.lookupNetwork(ctx, network)
-	if err != nil {
-		return err
-	}
-	x, err := c.networkXML(ctx, n)
+	n, x, err := c.lookupNetworkXML(ctx, network)
 	if err != nil {
 		return err
 	}
@@ -219,11 +226,7 @@ func (c *Client) SetDHCPHost(ctx context.Context, network string, h DHCPHost) er
 
 // RemoveDHCPHost deletes the reservation of mac; none is not an error.
 func (c *Client) RemoveDHCPHost(ctx context.Context, network, mac string) error {
-	n, err := c.lookupNetwork(ctx, network)
-	if err != nil {
-		return err
-	}
-	x, err := c.networkXML(ctx, n)
+	n, x, err := c.lookupNetworkXML(ctx, network)
 	if err != nil {
 		return err
 	}
@@ -259,11 +262,7 @@ func (c *Client) SetDNSHost(ctx context.Context, network string, h DNSHost) erro
 	if err := h.validate("host"); err != nil {
 		return err
 	}
-	n, err := c.lookupNetwork(ctx, network)
-	if err != nil {
-		return err
-	}
-	x, err := c.networkXML(ctx, n)
+	n, x, err := c.lookupNetworkXML(ctx, network)
 	if err != nil {
 		return err
 	}
@@ -294,11 +293,7 @@ func (c *Client) SetDNSHost(ctx context.Context, network string, h DNSHost) erro
 
 // RemoveDNSHost deletes the DNS record of ip; none is not an error.
 func (c *Client) RemoveDNSHost(ctx context.Context, network, ip string) error {
-	n, err := c.lookupNetwork(ctx, network)
-	if err != nil {
-		return err
-	}
-	x, err := c.networkXML(ctx, n)
+	n, x, err := c.lookupNetworkXML(ctx, network)
 	if err != nil {
 		return err
 	}
