@@ -49,6 +49,23 @@ func (d *domain) current() *libvirtxml.Domain {
 
 // lookupDomain resolves a handle the way libvirt's remote driver does: by
 // UUID (go-libvirt sends both, the daemon looks the UUID up).
+// lockDomain is the prologue of every RPC on one domain: the connection's
+// checks and failure hooks (enter), the daemon lock, and the lookup. On
+// success the lock is held until unlock is called.
+func (c *Conn) lockDomain(method string, h libvirt.Domain) (f *Fake, d *domain, unlock func(), err error) {
+	if err := c.enter(method); err != nil {
+		return nil, nil, nil, err
+	}
+	f = c.f
+	f.mu.Lock()
+	d, err = f.lookupDomain(h)
+	if err != nil {
+		f.mu.Unlock()
+		return nil, nil, nil, err
+	}
+	return f, d, f.mu.Unlock, nil
+}
+
 func (f *Fake) lookupDomain(h libvirt.Domain) (*domain, error) {
 	var zero libvirt.UUID
 	for _, d := range f.domains {
@@ -229,16 +246,11 @@ func (c *Conn) DomainGetState(Dom libvirt.Domain, Flags uint32) (int32, int32, e
 // inactive networks fail here, as in the QEMU driver), leases are handed
 // out, and a Started/Booted event is emitted.
 func (c *Conn) DomainCreate(Dom libvirt.Domain) error {
-	if err := c.enter("DomainCreate"); err != nil {
-		return err
-	}
-	f := c.f
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	d, err := f.lookupDomain(Dom)
+	f, d, unlock, err := c.lockDomain("DomainCreate", Dom)
 	if err != nil {
 		return err
 	}
+	defer unlock()
 	if d.active() {
 		return errOpInvalid("domain is already running")
 	}
@@ -269,16 +281,11 @@ func (c *Conn) DomainCreate(Dom libvirt.Domain) error {
 // does is an option: at once (default), after WithShutdownDelay, or never
 // (WithACPIIgnored).
 func (c *Conn) DomainShutdown(Dom libvirt.Domain) error {
-	if err := c.enter("DomainShutdown"); err != nil {
-		return err
-	}
-	f := c.f
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	d, err := f.lookupDomain(Dom)
+	f, d, unlock, err := c.lockDomain("DomainShutdown", Dom)
 	if err != nil {
 		return err
 	}
+	defer unlock()
 	if !d.active() {
 		return errOpInvalid("domain is not running")
 	}
@@ -327,16 +334,11 @@ func (f *Fake) stopDomain(d *domain, reason libvirt.DomainShutoffReason, detail 
 
 // DomainDestroy stops a running domain at once.
 func (c *Conn) DomainDestroy(Dom libvirt.Domain) error {
-	if err := c.enter("DomainDestroy"); err != nil {
-		return err
-	}
-	f := c.f
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	d, err := f.lookupDomain(Dom)
+	f, d, unlock, err := c.lockDomain("DomainDestroy", Dom)
 	if err != nil {
 		return err
 	}
+	defer unlock()
 	if !d.active() {
 		return errOpInvalid("domain is not running")
 	}
@@ -348,16 +350,11 @@ func (c *Conn) DomainDestroy(Dom libvirt.Domain) error {
 // back (same id, still running); libvirt reports reboots through a separate
 // event ID, not as lifecycle events, so none is emitted.
 func (c *Conn) DomainReboot(Dom libvirt.Domain, Flags libvirt.DomainRebootFlagValues) error {
-	if err := c.enter("DomainReboot"); err != nil {
-		return err
-	}
-	f := c.f
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	d, err := f.lookupDomain(Dom)
+	_, d, unlock, err := c.lockDomain("DomainReboot", Dom)
 	if err != nil {
 		return err
 	}
+	defer unlock()
 	if !d.active() {
 		return errOpInvalid("domain is not running")
 	}
@@ -369,16 +366,11 @@ func (c *Conn) DomainReboot(Dom libvirt.Domain, Flags libvirt.DomainRebootFlagVa
 // UEFI variable store exists (it has been started with one) is refused
 // unless DomainUndefineNvram or DomainUndefineKeepNvram is given.
 func (c *Conn) DomainUndefineFlags(Dom libvirt.Domain, Flags libvirt.DomainUndefineFlagsValues) error {
-	if err := c.enter("DomainUndefineFlags"); err != nil {
-		return err
-	}
-	f := c.f
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	d, err := f.lookupDomain(Dom)
+	f, d, unlock, err := c.lockDomain("DomainUndefineFlags", Dom)
 	if err != nil {
 		return err
 	}
+	defer unlock()
 	if d.config == nil {
 		return errOpInvalid("cannot undefine transient domain")
 	}
